@@ -1,0 +1,1 @@
+"""Value types of the margin domain. Imports nothing else of solvent."""

@@ -1,0 +1,54 @@
+"""Identifier rules (SPEC §1): 1 to 128 characters of letters, digits and `_ - . :`.
+
+Names that begin with `@` are system accounts: `@insurance`, `@fees` and one `@pnl:MARKET`
+pool per market.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .errors import Rejection
+
+MAX_ID_LENGTH = 128
+_ID = re.compile(r"^[A-Za-z0-9_\-.:]{1,128}$")
+
+INSURANCE = "@insurance"
+FEES = "@fees"
+PNL_PREFIX = "@pnl:"
+
+
+def pnl_pool(market: str) -> str:
+    """The system account on the other side of every realized PnL and funding of `market`."""
+    return PNL_PREFIX + market
+
+
+def isolated_wallet(account: str, market: str) -> str:
+    """The ledger account holding an isolated position's margin. `/` is not an id character,
+    so it can never collide with a user or system account."""
+    return f"{account}/isolated/{market}"
+
+
+def is_system(account: str) -> bool:
+    return account.startswith("@")
+
+
+def check_id(value: object, field: str) -> str:
+    """Return `value` if it is a valid plain identifier, else raise a `Rejection`."""
+    if not isinstance(value, str):
+        raise Rejection("invalid_type", f"{field} must be a string id")
+    if len(value) > MAX_ID_LENGTH:
+        raise Rejection("invalid_id", f"{field} is longer than {MAX_ID_LENGTH} characters")
+    if not _ID.match(value):
+        raise Rejection("invalid_id", f"{field} must be 1-128 letters, digits or _ - . : ({value[:40]!r})")
+    return value
+
+
+def check_account_id(value: object, field: str) -> str:
+    """An account id: a plain id, or `@` followed by a plain id (a system account)."""
+    if isinstance(value, str) and value.startswith("@"):
+        if value in (INSURANCE, FEES) or (value.startswith(PNL_PREFIX) and _ID.match(value[len(PNL_PREFIX):])):
+            if len(value) <= MAX_ID_LENGTH + len(PNL_PREFIX):
+                return value
+        raise Rejection("invalid_id", f"{field}: unknown system account {value[:40]!r}")
+    return check_id(value, field)

@@ -1,0 +1,107 @@
+"""Exact numbers at the edge: parsing decimal input and printing decimal output.
+
+Every amount, price, rate and size enters as a decimal string (or a JSON number read through
+its text) and becomes a `Decimal`; binary floats are never accepted. Limits keep every
+product the engine forms far inside the arithmetic context's precision, so that sums and
+products are exact and only the divisions the rounding table names are ever rounded.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Context, Decimal, InvalidOperation, ROUND_HALF_EVEN, localcontext
+
+from .errors import Rejection
+
+#: The context every engine computation runs in: 100 significant digits. With the input
+#: limits below, additions and multiplications of inputs are exact.
+ARITHMETIC = Context(prec=100, rounding=ROUND_HALF_EVEN, Emax=999_999, Emin=-999_999)
+
+#: Largest magnitude accepted for any decimal input (amounts, prices, sizes, rates).
+MAX_MAGNITUDE = Decimal(10) ** 18
+#: Most fractional digits accepted for any decimal input.
+MAX_FRACTION_DIGITS = 18
+#: Longest decimal string accepted.
+MAX_TEXT = 64
+
+_DECIMAL_TEXT = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d{1,3})?$")
+
+ZERO = Decimal(0)
+ONE = Decimal(1)
+
+#: Significant digits printed for prices and ratios (SPEC: at least 12).
+DISPLAY_DIGITS = 20
+_DISPLAY = Context(prec=DISPLAY_DIGITS, rounding=ROUND_HALF_EVEN)
+
+
+def parse_decimal(value: object, field: str) -> Decimal:
+    """Read a JSON value as an exact finite decimal, or raise a `Rejection`.
+
+    Accepts a decimal string, a JSON integer, or a JSON number already read as `Decimal`
+    (the codec decodes floats through their text). Refuses booleans, NaN, infinities, text
+    that is not a plain decimal, magnitudes of 10**18 and more, and more than 18 fractional
+    digits.
+    """
+    if isinstance(value, bool):
+        raise Rejection("invalid_type", f"{field} must be a decimal string, not a boolean")
+    if isinstance(value, int):
+        number = Decimal(value)
+    elif isinstance(value, Decimal):
+        number = value
+    elif isinstance(value, str):
+        if len(value) > MAX_TEXT or not _DECIMAL_TEXT.match(value):
+            raise Rejection("invalid_number", f"{field} is not a decimal number: {value[:40]!r}")
+        try:
+            number = Decimal(value)
+        except InvalidOperation:  # pragma: no cover - the pattern admits only valid text
+            raise Rejection("invalid_number", f"{field} is not a decimal number: {value[:40]!r}")
+    else:
+        raise Rejection("invalid_type", f"{field} must be a decimal string")
+    if not number.is_finite():
+        raise Rejection("invalid_number", f"{field} must be finite")
+    if abs(number) >= MAX_MAGNITUDE:
+        raise Rejection("out_of_range", f"{field} is too large (limit 10^18)")
+    exponent = number.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -MAX_FRACTION_DIGITS:
+        normalized = number.normalize(ARITHMETIC)
+        if normalized.as_tuple().exponent < -MAX_FRACTION_DIGITS:  # type: ignore[operator]
+            raise Rejection("too_many_decimals", f"{field} has more than {MAX_FRACTION_DIGITS} decimal places")
+        number = normalized
+    with localcontext(ARITHMETIC):
+        return +number if number else ZERO
+
+
+def fraction_digits(number: Decimal) -> int:
+    """Number of digits after the point that `number` really needs (trailing zeros ignored)."""
+    if not number:
+        return 0
+    exponent = number.normalize(ARITHMETIC).as_tuple().exponent
+    return max(0, -exponent)  # type: ignore[operator]
+
+
+def format_decimal(number: Decimal) -> str:
+    """Plain decimal text without exponent or trailing zeros, at most 20 significant digits.
+
+    Used for prices, sizes and ratios; money goes through `format_units`.
+    """
+    if not number:
+        return "0"
+    rounded = _DISPLAY.plus(number).normalize(_DISPLAY)
+    text = format(rounded, "f")
+    return text
+
+
+def format_exact(number: Decimal) -> str:
+    """Plain decimal text of an exact value, without exponent or trailing zeros."""
+    if not number:
+        return "0"
+    return format(number.normalize(ARITHMETIC), "f")
+
+
+def format_units(units: int, decimals: int) -> str:
+    """An integer count of quantums as fixed-point text: `format_units(-1500, 3) == "-1.500"`."""
+    if decimals == 0:
+        return str(units)
+    sign = "-" if units < 0 else ""
+    digits = str(abs(units)).rjust(decimals + 1, "0")
+    return f"{sign}{digits[:-decimals]}.{digits[-decimals:]}"

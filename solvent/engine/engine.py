@@ -1,0 +1,114 @@
+"""The state machine: `Engine().apply(command) -> [event, ...]` (SPEC §1).
+
+Orchestration only: decode and check the command (solvent.codec), refuse duplicates, run the
+handler (which validates everything before it changes anything), advance the clock, and
+return the events. No formula lives here.
+"""
+
+from __future__ import annotations
+
+from decimal import localcontext
+from typing import Any, Callable
+
+from .. import codec
+from ..domain import commands as c
+from ..domain.errors import Rejection
+from ..domain.numbers import ARITHMETIC
+from . import config, market, trading, value
+from .context import Step
+from .monitor import RiskMonitor
+from .state import EngineState
+from .views import account_entry, state_document, state_hash
+
+_HANDLERS: dict[type, Callable[[Step, Any], None]] = {
+    c.AssetCommand: config.asset,
+    c.MarketCommand: config.market,
+    c.ParamsCommand: config.params,
+    c.Deposit: value.deposit,
+    c.Withdraw: value.withdraw,
+    c.TransferCommand: value.transfer,
+    c.Trade: trading.trade,
+    c.OrderCheck: trading.order_check,
+    c.SetMarginMode: trading.margin_mode,
+    c.IsolatedMargin: trading.isolated_margin,
+    c.PriceUpdate: market.price,
+    c.Funding: market.funding,
+    c.ExchangeRate: market.exchange_rate,
+    c.Time: market.time,
+}
+
+#: Commands that change nothing: they may repeat a client id.
+_QUERIES = (c.AccountQuery, c.OrderCheck)
+
+
+class EngineFault(RuntimeError):
+    """A bug: a handler failed after it had started to change the state."""
+
+
+class Engine:
+    """A deterministic margin engine. The same commands always give the same events and state."""
+
+    def __init__(self) -> None:
+        self.state = EngineState()
+        self.monitor = RiskMonitor(self.state)
+
+    def apply(self, command: dict[str, Any] | str | bytes) -> list[dict[str, Any]]:
+        """Apply one command (a dict, or its JSON text) and return the events it caused.
+
+        A refused command returns one `rejected` event and changes nothing."""
+        state = self.state
+        seq = state.commands
+        state.commands += 1
+        with localcontext(ARITHMETIC):
+            try:
+                raw = codec.decode(command) if isinstance(command, (str, bytes)) else command
+                if not isinstance(raw, dict):
+                    raise Rejection("invalid_command", "a command must be a JSON object")
+                envelope = codec.parse_command(raw)
+                return self._run(envelope, seq)
+            except Rejection as refusal:
+                return [{"event": "rejected", "seq": seq, "code": refusal.code, "message": refusal.message}]
+
+    def _run(self, envelope: c.Envelope, seq: int) -> list[dict[str, Any]]:
+        state = self.state
+        body = envelope.body
+        if envelope.client_id is not None and not isinstance(body, _QUERIES) and envelope.client_id in state.applied_ids:
+            raise Rejection("duplicate", f"a command with id {envelope.client_id!r} was already applied")
+        now = state.clock
+        if envelope.ts is not None and (now is None or envelope.ts > now):
+            now = envelope.ts
+        step = Step(state, self.monitor, seq, now)
+        if isinstance(body, c.AccountQuery):
+            if not state.account_exists(body.account):
+                raise Rejection("unknown_account", f"no account {body.account!r}")
+            step.emit("account", account=body.account, **account_entry(state, self.monitor, body.account))
+        else:
+            handler = _HANDLERS[type(body)]
+            changed_before = state.ledger.postings
+            try:
+                handler(step, body)
+            except Rejection:
+                if state.ledger.postings != changed_before:
+                    raise EngineFault("a command was refused after it had posted") from None
+                raise
+            except Exception as error:  # a bug in a handler
+                if state.ledger.postings != changed_before:
+                    raise EngineFault(f"{type(error).__name__}: {error}") from error
+                raise Rejection("internal_error", f"{type(error).__name__}: {error}") from None
+        state.clock = now
+        if envelope.client_id is not None and not isinstance(body, _QUERIES):
+            state.applied_ids.add(envelope.client_id)
+        return step.events
+
+    # -- reading --------------------------------------------------------------------------
+    def state_document(self) -> dict[str, Any]:
+        """The state as SPEC §4 describes it."""
+        with localcontext(ARITHMETIC):
+            return state_document(self.state, self.monitor)
+
+    def account(self, account_id: str) -> dict[str, Any]:
+        with localcontext(ARITHMETIC):
+            return account_entry(self.state, self.monitor, account_id)
+
+    def state_hash(self) -> str:
+        return state_hash(self.state)

@@ -1,0 +1,201 @@
+"""Keeps every account's risk status current and says when it changes.
+
+After each command the engine asks the monitor to evaluate the accounts the command touched
+(exactly, with `solvent.margin`). A price tick goes through the float screen of
+`solvent.risk.screen` first; only its candidates are evaluated exactly. Evaluation:
+
+* records, per risk unit (an account's cross part, or one isolated position), whether it
+  is liquidatable and whether its free collateral is below zero;
+* emits `margin_call` when free collateral goes from >= 0 to < 0 — once per crossing;
+* re-anchors the unit's row of the screen.
+
+Events of one command come out ordered by (account id, market), whatever the order in which
+the screen found them.
+"""
+
+from __future__ import annotations
+
+from ..domain.account import Account
+from ..domain.ids import is_system
+from ..domain.numbers import format_units
+from ..margin.figures import PositionFigures, RiskFigures, cross_figures, isolated_figures
+from ..margin.tiers import effective_leverage
+from ..risk.screen import HealthScreen
+from .state import EngineState
+
+Unit = tuple[str, str]  # (account id, market or "" for the cross part)
+_EDGE = 1e-12
+
+
+class RiskMonitor:
+    def __init__(self, state: EngineState) -> None:
+        self.state = state
+        self.screen = HealthScreen()
+        self.oracle_index: dict[str, int] = {}
+        self.rows: dict[Unit, int] = {}
+        self.owners: dict[int, Unit] = {}
+        self.liquidatable: set[Unit] = set()
+        self.margin_called: set[Unit] = set()
+        self.isolated_units: dict[str, set[str]] = {}
+
+    # -- oracles --------------------------------------------------------------------------
+    def register_oracle(self, oracle: str) -> None:
+        if oracle not in self.oracle_index:
+            self.oracle_index[oracle] = self.screen.add_oracle()
+
+    def price_changed(self, oracle: str, first: bool, seq: int, events: list[dict]) -> None:
+        price = float(self.state.book.prices[oracle])
+        index = self.oracle_index[oracle]
+        if first:
+            # Nothing was valued at this oracle before: every holder of it changes.
+            self.screen.set_price(index, price)
+            self.evaluate_all(seq, events)
+            return
+        rows = self.screen.tick(index, price)
+        if len(rows):
+            units = sorted(self.owners[int(row)] for row in rows)
+            accounts = sorted({unit[0] for unit in units})
+            self.evaluate_accounts(accounts, seq, events)
+
+    # -- evaluation -----------------------------------------------------------------------
+    def evaluate_all(self, seq: int, events: list[dict]) -> None:
+        self.evaluate_accounts(sorted(self.state.accounts), seq, events)
+
+    def evaluate_accounts(self, account_ids, seq: int, events: list[dict]) -> None:
+        for account_id in account_ids:
+            self.evaluate(account_id, seq, events)
+
+    def evaluate(self, account_id: str, seq: int, events: list[dict]) -> None:
+        """Evaluate one account exactly; update statuses, the screen and emit crossings."""
+        state = self.state
+        account = state.accounts.get(account_id)
+        if account is None or is_system(account_id):
+            return
+        detail: list[tuple] = []
+        figures = cross_figures(state.ledger.balances(account_id), state.cross_positions(account), state.book, detail)
+        self._record((account_id, ""), figures, seq, events)
+        self._anchor_cross(account, figures, detail)
+        live = set()
+        for position, setting in state.isolated_positions(account):
+            market = position.market
+            live.add(market)
+            spec = state.book.markets[market]
+            wallet = state.wallet_units(account_id, market)
+            iso_detail: list[tuple] = []
+            iso = isolated_figures(wallet, state.book.assets[spec.settle].decimals, position, setting, state.book, iso_detail)
+            unit = (account_id, market)
+            self._record(unit, iso, seq, events)
+            self._anchor_isolated(unit, iso, iso_detail)
+        for market in self.isolated_units.get(account_id, set()) - live:
+            self.forget((account_id, market))
+        if live:
+            self.isolated_units[account_id] = live
+        else:
+            self.isolated_units.pop(account_id, None)
+
+    def forget(self, unit: Unit) -> None:
+        row = self.rows.pop(unit, None)
+        if row is not None:
+            del self.owners[row]
+            self.screen.release_row(row)
+        self.liquidatable.discard(unit)
+        self.margin_called.discard(unit)
+
+    def _record(self, unit: Unit, figures: RiskFigures, seq: int, events: list[dict]) -> None:
+        if figures.liquidatable:
+            self.liquidatable.add(unit)
+        else:
+            self.liquidatable.discard(unit)
+        if figures.free_collateral < 0 and figures.at_risk:
+            if unit not in self.margin_called:
+                self.margin_called.add(unit)
+                decimals = self.state.book.params.value_decimals
+                event = {
+                    "event": "margin_call",
+                    "seq": seq,
+                    "account": unit[0],
+                    "health": format_units(figures.health, decimals),
+                    "free_collateral": format_units(figures.free_collateral, decimals),
+                }
+                if unit[1]:
+                    event["market"] = unit[1]
+                events.append(event)
+        else:
+            self.margin_called.discard(unit)
+
+    # -- screen rows ----------------------------------------------------------------------
+    def _row(self, unit: Unit) -> int:
+        row = self.rows.get(unit)
+        if row is None:
+            row = self.rows[unit] = self.screen.new_row()
+            self.owners[row] = unit
+        return row
+
+    def _anchor(self, unit: Unit, figures: RiskFigures, lines: dict[int, list[float]], terms: int) -> None:
+        if not figures.at_risk:
+            row = self.rows.get(unit)
+            if row is not None:
+                self.screen.clear(row)
+            return
+        decimals = self.state.book.params.value_decimals
+        quantum = 10.0 ** -decimals
+        rows = [
+            (index, v[0], v[1], v[2] * (1 + _EDGE) if v[2] > 0 else v[2], v[3] * (1 - _EDGE))
+            for index, v in lines.items()
+        ]
+        self.screen.anchor(
+            self._row(unit),
+            figures.health * quantum,
+            figures.free_collateral * quantum,
+            figures.health < 0,
+            figures.free_collateral < 0,
+            rows,
+            terms,
+            quantum,
+        )
+
+    def _anchor_cross(self, account: Account, figures: RiskFigures, detail: list[tuple]) -> None:
+        book = self.state.book
+        lines: dict[int, list[float]] = {}
+        terms = 0
+        for asset, units in self.state.ledger.balances(account.id).items():
+            terms += 1
+            spec = book.assets[asset]
+            if spec.oracle is None or spec.oracle not in book.prices:
+                continue
+            amount = units * 10.0 ** -spec.decimals
+            rate = book.exchange_rates.get(asset)
+            if rate is not None:
+                amount *= float(rate)
+            w_maint = spec.weight_maint if units >= 0 else spec.debt_weight_maint
+            w_init = spec.weight_init if units >= 0 else spec.debt_weight_init
+            line = lines.setdefault(self.oracle_index[spec.oracle], [0.0, 0.0, 0.0, float("inf")])
+            line[0] += amount * float(w_maint)
+            line[1] += amount * float(w_init)
+        for position, setting, pf in detail:
+            terms += 2
+            self._add_leg(lines, position, setting, pf)
+        self._anchor((account.id, ""), figures, lines, terms)
+
+    def _anchor_isolated(self, unit: Unit, figures: RiskFigures, detail: list[tuple]) -> None:
+        lines: dict[int, list[float]] = {}
+        for position, setting, pf in detail:
+            self._add_leg(lines, position, setting, pf)
+        self._anchor(unit, figures, lines, 3)
+
+    def _add_leg(self, lines: dict[int, list[float]], position, setting, pf: PositionFigures) -> None:
+        spec = self.state.book.markets[position.market]
+        tier = spec.tiers[pf.tier]
+        size = float(position.size)
+        magnitude = abs(size)
+        line = lines.setdefault(self.oracle_index[spec.oracle], [0.0, 0.0, 0.0, float("inf")])
+        line[0] += size - magnitude * float(tier.mmr)
+        line[1] += size - magnitude / float(effective_leverage(tier, setting.leverage))
+        if pf.tier > 0:
+            line[2] = max(line[2], float(spec.tiers[pf.tier - 1].max_notional) / magnitude)
+        if tier.max_notional is not None:
+            line[3] = min(line[3], float(tier.max_notional) / magnitude)
+
+    # -- queries --------------------------------------------------------------------------
+    def is_liquidatable(self, account_id: str, market: str = "") -> bool:
+        return (account_id, market) in self.liquidatable

@@ -1,0 +1,67 @@
+"""The engine's mutable state: configuration and prices, the ledger, the accounts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from ..domain.account import Account, MarginSetting
+from ..domain.book import Book
+from ..domain.ids import FEES, INSURANCE, PNL_PREFIX, is_system, isolated_wallet
+from ..domain.position import Position
+from ..ledger import Ledger
+
+
+@dataclass(slots=True)
+class EngineState:
+    book: Book = field(default_factory=Book)
+    ledger: Ledger = field(default_factory=Ledger)
+    accounts: dict[str, Account] = field(default_factory=dict)
+    #: market -> ids of the accounts holding a position in it
+    holders: dict[str, set[str]] = field(default_factory=dict)
+    #: oracle -> markets and assets priced by it
+    oracle_markets: dict[str, list[str]] = field(default_factory=dict)
+    oracle_assets: dict[str, list[str]] = field(default_factory=dict)
+    applied_ids: set[str] = field(default_factory=set)
+    clock: Decimal | None = None
+    commands: int = 0
+
+    # -- accounts -------------------------------------------------------------------------
+    def account_exists(self, account_id: str) -> bool:
+        if account_id in self.accounts:
+            return True
+        if account_id in (INSURANCE, FEES):
+            return True
+        if account_id.startswith(PNL_PREFIX):
+            return account_id[len(PNL_PREFIX):] in self.book.markets
+        return False
+
+    def account(self, account_id: str) -> Account:
+        account = self.accounts.get(account_id)
+        if account is None:
+            account = self.accounts[account_id] = Account(account_id)
+        return account
+
+    def cross_positions(self, account: Account) -> list[tuple[Position, MarginSetting]]:
+        return [(p, account.setting(m)) for m, p in account.positions.items() if not account.is_isolated(m)]
+
+    def isolated_positions(self, account: Account) -> list[tuple[Position, MarginSetting]]:
+        return [(p, account.setting(m)) for m, p in account.positions.items() if account.is_isolated(m)]
+
+    def wallet_units(self, account_id: str, market: str) -> int:
+        settle = self.book.markets[market].settle
+        return self.ledger.balance(isolated_wallet(account_id, market), settle)
+
+    def set_position(self, account: Account, market: str, position: Position | None) -> None:
+        if position is None:
+            if account.positions.pop(market, None) is not None:
+                self.holders[market].discard(account.id)
+        else:
+            account.positions[market] = position
+            self.holders.setdefault(market, set()).add(account.id)
+
+    def open_positions(self) -> bool:
+        return any(account.positions for account in self.accounts.values())
+
+    def user_accounts(self) -> list[str]:
+        return sorted(a for a in self.accounts if not is_system(a))

@@ -1,0 +1,230 @@
+"""trade, order_check, margin_mode, isolated_margin: positions and their margin.
+
+A trade is planned side by side without touching anything: the fill under the cost basis,
+the realized PnL legs, the fee, and for an isolated position the margin moved in or out.
+A side that increases risk (opens or adds to a position, or flips it) must end with cross
+free collateral >= 0; a side that only reduces is never refused. Then both sides post.
+
+Isolated positions (SPEC §2): opening or adding moves margin from the cross balance into
+the position's wallet: `max(⌈size added × price / leverage⌉, what brings the position's own
+free collateral at the mark to zero)`, and only from a balance that is there. Realized PnL
+settles into the wallet. Reducing releases the closed fraction of the wallet, rounded down;
+closing releases all of it. A wallet left negative by a close is made whole by the insurance
+fund (`insurance_fund` and `bad_debt` events): an isolated loss never reaches the cross balance.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from ..domain.account import Account, MarginMode, MarginSetting
+from ..domain.commands import IsolatedMargin, OrderCheck, SetMarginMode, Trade
+from ..domain.errors import Rejection
+from ..domain.ids import FEES, INSURANCE, isolated_wallet, pnl_pool
+from ..domain.numbers import ARITHMETIC, ZERO, format_exact, format_units
+from ..domain.position import FillOutcome, apply_fill
+from ..domain.rounding import Figure, to_units, units_to_decimal
+from ..domain.specs import MarketSpec
+from ..ledger import Transfer
+from ..margin.figures import RiskFigures, isolated_figures
+from ..margin.tiers import initial_margin, tier_for
+from . import checks
+from .context import Step
+from .state import EngineState
+
+
+@dataclass(slots=True)
+class SidePlan:
+    account: Account
+    spec: MarketSpec
+    fill: FillOutcome
+    fee: int
+    account_leg: int  # realized PnL credited, rounded down (settle quantums)
+    pool_leg: int  # realized PnL paid by the pool, rounded up
+    isolated: bool
+    margin_in: int = 0
+    margin_out: int = 0
+    deficit: int = 0
+    increases_risk: bool = False
+    cross: RiskFigures | None = None
+
+    def transfers(self) -> list[Transfer]:
+        account = self.account.id
+        settle = self.spec.settle
+        pool = pnl_pool(self.spec.id)
+        target = isolated_wallet(account, self.spec.id) if self.isolated else account
+        moves = [Transfer(account, FEES, settle, self.fee)]
+        if self.account_leg > 0:
+            moves.append(Transfer(pool, target, settle, self.account_leg))
+        elif self.account_leg < 0:
+            moves.append(Transfer(target, pool, settle, -self.account_leg))
+        moves.append(Transfer(pool, INSURANCE, settle, self.pool_leg - self.account_leg))
+        if self.isolated:
+            wallet = isolated_wallet(account, self.spec.id)
+            moves.append(Transfer(INSURANCE, wallet, settle, self.deficit))
+            moves.append(Transfer(wallet, account, settle, self.margin_out))
+            moves.append(Transfer(account, wallet, settle, self.margin_in))
+        return moves
+
+
+def plan_side(state: EngineState, account: Account, spec: MarketSpec, delta: Decimal, price: Decimal, fee: int) -> SidePlan:
+    """Everything one side of a fill would do, computed without changing anything."""
+    book = state.book
+    settle_decimals = book.assets[spec.settle].decimals
+    current = account.positions.get(spec.id)
+    fill = apply_fill(current, spec.id, delta, price, book.params.cost_basis, settle_decimals)
+    account_leg = to_units(fill.realized, settle_decimals, Figure.REALIZED_PNL_TO_ACCOUNT)
+    pool_leg = to_units(fill.realized, settle_decimals, Figure.REALIZED_PNL_FROM_POOL)
+    setting = account.setting(spec.id)
+    plan = SidePlan(account, spec, fill, fee, account_leg, pool_leg, setting.mode is MarginMode.ISOLATED)
+    plan.increases_risk = fill.opened > 0
+    deltas = {spec.settle: -fee}
+    if plan.isolated:
+        _plan_isolated(state, plan, current.size if current else ZERO, price, setting, settle_decimals)
+        deltas[spec.settle] += plan.margin_out - plan.margin_in
+        if plan.margin_in and state.ledger.balance(account.id, spec.settle) + deltas[spec.settle] < 0:
+            raise Rejection("insufficient_balance", f"{account.id} has too little {spec.settle} to margin the isolated position")
+    else:
+        deltas[spec.settle] += account_leg
+    plan.cross = checks.cross_after(state, account, deltas, (spec.id, fill.position))
+    return plan
+
+
+def _plan_isolated(state: EngineState, plan: SidePlan, old_size: Decimal, price: Decimal, setting: MarginSetting, decimals: int) -> None:
+    fill = plan.fill
+    wallet = state.wallet_units(plan.account.id, plan.spec.id) + plan.account_leg
+    if fill.closed:
+        if fill.closed == abs(old_size):
+            if wallet >= 0:
+                plan.margin_out = wallet
+            else:
+                plan.deficit = -wallet
+            wallet = 0
+        elif wallet > 0:
+            share = ARITHMETIC.divide(ARITHMETIC.multiply(Decimal(wallet), fill.closed), abs(old_size))
+            plan.margin_out = int(share.to_integral_value(Figure.ISOLATED_MARGIN_RELEASED.value.value))
+            wallet -= plan.margin_out
+    if fill.opened and fill.position is not None:
+        position = fill.position
+        mark = state.book.mark(plan.spec.id)
+        notional_at_mark = ARITHMETIC.multiply(abs(position.size), mark)
+        tier = tier_for(plan.spec.tiers, notional_at_mark)
+        leverage = setting.leverage if setting.leverage is not None and setting.leverage < tier.max_leverage else tier.max_leverage
+        added = to_units(ARITHMETIC.divide(ARITHMETIC.multiply(fill.opened, price), leverage), decimals, Figure.ISOLATED_MARGIN_IN)
+        shortfall = ARITHMETIC.subtract(
+            ARITHMETIC.subtract(initial_margin(notional_at_mark, tier, setting.leverage), position.unrealized_pnl(mark)),
+            units_to_decimal(wallet, decimals),
+        )
+        plan.margin_in = max(added, to_units(shortfall, decimals, Figure.ISOLATED_MARGIN_IN), 0)
+
+
+def _check_side(plan: SidePlan, role: str) -> None:
+    if plan.increases_risk and plan.cross is not None and plan.cross.free_collateral < 0:
+        raise Rejection("insufficient_margin", f"{role} {plan.account.id} would have free collateral below zero")
+
+
+def _post_side(step: Step, plan: SidePlan) -> None:
+    state = step.state
+    state.ledger.post(plan.transfers())
+    state.set_position(plan.account, plan.spec.id, plan.fill.position)
+    settle = plan.spec.settle
+    decimals = state.book.assets[settle].decimals
+    dust = plan.pool_leg - plan.account_leg
+    if dust:
+        step.emit("insurance_fund", asset=settle, delta=format_units(dust, decimals),
+                  balance=format_units(state.ledger.balance(INSURANCE, settle), decimals), reason="rounding")
+    if plan.deficit:
+        step.emit("insurance_fund", asset=settle, delta=format_units(-plan.deficit, decimals),
+                  balance=format_units(state.ledger.balance(INSURANCE, settle), decimals), reason="isolated_deficit")
+        step.emit("bad_debt", account=plan.account.id, market=plan.spec.id, asset=settle,
+                  amount=format_units(plan.deficit, decimals))
+
+
+def trade(step: Step, command: Trade) -> None:
+    state = step.state
+    spec = checks.market(state, command.market)
+    if command.buyer == command.seller:
+        raise Rejection("self_trade", "buyer and seller are the same account")
+    buyer = checks.user_account(state, command.buyer, "buyer")
+    seller = checks.user_account(state, command.seller, "seller")
+    checks.mark(state, spec)
+    checks.on_step(spec, command.size)
+    settle = state.book.assets[spec.settle]
+    buyer_fee = checks.units(settle, command.buyer_fee, "buyer_fee")
+    seller_fee = checks.units(settle, command.seller_fee, "seller_fee")
+    buy = plan_side(state, buyer, spec, command.size, command.price, buyer_fee)
+    _check_side(buy, "buyer")
+    sell = plan_side(state, seller, spec, -command.size, command.price, seller_fee)
+    _check_side(sell, "seller")
+    _post_side(step, buy)
+    _post_side(step, sell)
+    step.evaluate(buyer.id, seller.id)
+
+
+def order_check(step: Step, command: OrderCheck) -> None:
+    state = step.state
+    spec = checks.market(state, command.market)
+    account = checks.user_account(state, command.account, "account")
+    checks.mark(state, spec)
+    checks.on_step(spec, abs(command.size))
+    accepted, reason = True, None
+    try:
+        plan = plan_side(state, account, spec, command.size, command.price, 0)
+        _check_side(plan, "account")
+    except Rejection as refusal:
+        accepted, reason = False, refusal.code
+        free = checks.cross_after(state, account).free_collateral
+    else:
+        free = plan.cross.free_collateral if plan.cross else 0
+    event = {
+        "account": account.id,
+        "market": spec.id,
+        "size": format_exact(command.size),
+        "price": format_exact(command.price),
+        "accepted": accepted,
+        "free_collateral": format_units(free, state.book.params.value_decimals),
+    }
+    if reason:
+        event["reason"] = reason
+    step.emit("order_check", **event)
+
+
+def margin_mode(step: Step, command: SetMarginMode) -> None:
+    state = step.state
+    spec = checks.market(state, command.market)
+    account = checks.user_account(state, command.account, "account")
+    if spec.id in account.positions:
+        raise Rejection("position_open", f"{account.id} holds a position in {spec.id}: close it before changing its margin mode")
+    setting = MarginSetting(command.mode, command.leverage)
+    if setting == MarginSetting():
+        account.settings.pop(spec.id, None)
+    else:
+        account.settings[spec.id] = setting
+
+
+def isolated_margin(step: Step, command: IsolatedMargin) -> None:
+    state = step.state
+    spec = checks.market(state, command.market)
+    account = checks.user_account(state, command.account, "account")
+    position = account.positions.get(spec.id)
+    if position is None or not account.is_isolated(spec.id):
+        raise Rejection("not_isolated", f"{account.id} has no isolated position in {spec.id}")
+    settle = state.book.assets[spec.settle]
+    amount = checks.units(settle, command.amount, "amount")
+    wallet = isolated_wallet(account.id, spec.id)
+    if amount > 0:
+        if state.ledger.balance(account.id, settle.id) < amount:
+            raise Rejection("insufficient_balance", f"{account.id} holds less {settle.id} than that")
+        if checks.cross_after(state, account, {settle.id: -amount}).free_collateral < 0:
+            raise Rejection("insufficient_margin", f"{account.id} would have free collateral below zero")
+        state.ledger.post([Transfer(account.id, wallet, settle.id, amount)])
+    else:
+        remaining = state.ledger.balance(wallet, settle.id) + amount
+        detail: list = []
+        after = isolated_figures(remaining, settle.decimals, position, account.setting(spec.id), state.book, detail)
+        gain = max(detail[0][2].unrealized_pnl, 0)
+        if remaining < 0 or after.equity - gain < after.initial_margin:
+            raise Rejection("insufficient_margin", "removal would leave the isolated position below its initial margin")
+        state.ledger.post([Transfer(wallet, account.id, settle.id, -amount)])
+    step.evaluate(account.id)

@@ -1,0 +1,209 @@
+"""The state document of SPEC §4, the `account` entry, and the canonical state hash."""
+
+from __future__ import annotations
+
+import hashlib
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+
+from ..domain.account import Account, MarginMode
+from ..domain.ids import FEES, INSURANCE, is_system, isolated_wallet, pnl_pool
+from ..domain.numbers import ARITHMETIC, format_decimal, format_exact, format_units
+from ..domain.specs import AssetSpec
+from ..ledger import EXTERNAL
+from ..margin.figures import RiskFigures, cross_figures, isolated_figures, position_figures
+from ..margin.linear import Exposure, Leg, cross_exposures, health_part, liquidation_price
+from ..market_data.interest import rates
+from .monitor import RiskMonitor
+from .state import EngineState
+
+
+def _ratio(value: Decimal | None) -> str | None:
+    return None if value is None else format_decimal(value)
+
+
+def _figures(figures: RiskFigures, decimals: int, liquidatable: bool) -> dict[str, Any]:
+    return {
+        "equity": format_units(figures.equity, decimals),
+        "equity_maint": format_units(figures.equity_maint, decimals),
+        "equity_init": format_units(figures.equity_init, decimals),
+        "initial_margin": format_units(figures.initial_margin, decimals),
+        "maintenance_margin": format_units(figures.maintenance_margin, decimals),
+        "free_collateral": format_units(figures.free_collateral, decimals),
+        "health": format_units(figures.health, decimals),
+        "margin_ratio": _ratio(figures.margin_ratio()),
+        "health_factor": _ratio(figures.health_factor()),
+        "liquidatable": liquidatable,
+    }
+
+
+def account_entry(state: EngineState, monitor: RiskMonitor, account_id: str) -> dict[str, Any]:
+    """One account as SPEC §4 lists it."""
+    book = state.book
+    decimals = book.params.value_decimals
+    account = state.accounts.get(account_id) or Account(account_id)
+    balances = state.ledger.balances(account_id)
+    cross_pairs = state.cross_positions(account)
+    cross = cross_figures(balances, cross_pairs, book)
+    entry: dict[str, Any] = {
+        "balances": {a: format_units(balances[a], book.assets[a].decimals) for a in sorted(balances)},
+    }
+    system = is_system(account_id)
+    entry.update(_figures(cross, decimals, cross.liquidatable and not system))
+    positions: dict[str, Any] = {}
+    if account.positions:
+        constant_maint, _, exposures = cross_exposures(balances, cross_pairs, book)
+        cross_health = constant_maint
+        for oracle, exposure in exposures.items():
+            cross_health = ARITHMETIC.add(cross_health, health_part(exposure, book.prices[oracle]))
+        for market_id in sorted(account.positions):
+            positions[market_id] = _position_entry(state, account, market_id, exposures, cross_health)
+    entry["positions"] = positions
+    return entry
+
+
+def _position_entry(state: EngineState, account: Account, market_id: str, exposures, cross_health: Decimal) -> dict[str, Any]:
+    book = state.book
+    decimals = book.params.value_decimals
+    spec = book.markets[market_id]
+    position = account.positions[market_id]
+    setting = account.setting(market_id)
+    mark = book.prices[spec.oracle]
+    figures = position_figures(position, spec, mark, setting.leverage, decimals)
+    settle = book.assets[spec.settle]
+    size_places = max(0, -spec.step_size.normalize(ARITHMETIC).as_tuple().exponent)  # type: ignore[operator]
+    entry: dict[str, Any] = {
+        "size": format(position.size.quantize(Decimal(1).scaleb(-size_places)), "f") if size_places else format_exact(position.size),
+        "entry_price": format_decimal(position.entry_price),
+        "mode": setting.mode.value,
+        "leverage": format_exact(figures.leverage),
+    }
+    if setting.mode is MarginMode.ISOLATED:
+        wallet = state.wallet_units(account.id, market_id)
+        entry["isolated_margin"] = format_units(wallet, settle.decimals)
+        iso = isolated_figures(wallet, settle.decimals, position, setting, book)
+        entry["health"] = format_units(iso.health, decimals)
+        entry["liquidatable"] = iso.liquidatable
+        exposure = Exposure(legs=[Leg(position.size, position.cost, spec.tiers, setting.leverage)])
+        other = Decimal(wallet).scaleb(-settle.decimals, ARITHMETIC)
+        liq = liquidation_price(exposure, other, mark)
+    else:
+        exposure = exposures[spec.oracle]
+        other = ARITHMETIC.subtract(cross_health, health_part(exposure, mark))
+        liq = liquidation_price(exposure, other, mark)
+    entry.update(
+        {
+            "notional": format_units(figures.notional, decimals),
+            "unrealized_pnl": format_units(figures.unrealized_pnl, decimals),
+            "realized_pnl": format_units(position.realized_pnl, settle.decimals),
+            "initial_margin": format_units(figures.initial_margin, decimals),
+            "maintenance_margin": format_units(figures.maintenance_margin, decimals),
+            "liquidation_price": None if liq is None else format_decimal(liq),
+        }
+    )
+    return entry
+
+
+def _asset_entry(state: EngineState, spec: AssetSpec) -> dict[str, Any]:
+    ledger = state.ledger
+    deposits, borrows = ledger.total_deposits(spec.id), ledger.total_borrows(spec.id)
+    price = state.book.prices.get(spec.oracle) if spec.oracle else Decimal(1)
+    entry: dict[str, Any] = {
+        "price": None if price is None else format_decimal(price),
+        "exchange_rate": format_decimal(state.book.exchange_rates.get(spec.id, Decimal(1))),
+        "total_deposits": format_units(deposits, spec.decimals),
+        "total_borrows": format_units(borrows, spec.decimals),
+    }
+    if spec.rate_model is not None:
+        r = rates(spec.rate_model, Decimal(borrows), Decimal(deposits))
+        entry.update(utilization=format_decimal(r.utilization), borrow_rate=format_decimal(r.borrow_rate),
+                     supply_rate=format_decimal(r.supply_rate))
+    else:
+        u = ARITHMETIC.divide(Decimal(borrows), Decimal(deposits)) if deposits else Decimal(0)
+        entry.update(utilization=format_decimal(u), borrow_rate=None, supply_rate=None)
+    return entry
+
+
+def system_accounts(state: EngineState) -> list[str]:
+    names = {INSURANCE, FEES}
+    names.update(pnl_pool(m) for m in state.book.markets)
+    return sorted(names)
+
+
+def state_document(state: EngineState, monitor: RiskMonitor) -> dict[str, Any]:
+    """The whole state, SPEC §4, with keys in a fixed order."""
+    book = state.book
+    accounts = {a: account_entry(state, monitor, a) for a in sorted(state.user_accounts() + system_accounts(state))}
+    return {
+        "accounts": accounts,
+        "assets": {a: _asset_entry(state, book.assets[a]) for a in sorted(book.assets)},
+        "insurance_fund": {
+            a: format_units(state.ledger.balance(INSURANCE, a), book.assets[a].decimals) for a in sorted(book.assets)
+        },
+        "prices": {o: format_decimal(book.prices[o]) for o in sorted(book.prices)},
+        "ledger": {"balanced": state.ledger.is_balanced(), "hash": state_hash(state)},
+        "clock": None if state.clock is None else format_exact(state.clock),
+        "commands": state.commands,
+    }
+
+
+# -- the canonical hash --------------------------------------------------------------------------
+
+def _canonical(value: Any) -> Any:
+    """Plain JSON values; every Decimal in normalized text, so 0.10 and 0.1 hash alike."""
+    if isinstance(value, Decimal):
+        return format_exact(value)
+    if isinstance(value, (list, tuple)):
+        return [_canonical(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _canonical(v) for k, v in value.items()}
+    if hasattr(value, "__dataclass_fields__"):
+        return {name: _canonical(getattr(value, name)) for name in value.__dataclass_fields__}
+    if hasattr(value, "value") and not isinstance(value, (str, int, bool)):
+        return value.value
+    return value
+
+
+def canonical_state(state: EngineState) -> dict[str, Any]:
+    """Everything that makes the state what it is, in canonical form: balances (isolated
+    wallets and the outside world included), positions and settings, prices and exchange
+    rates, parameters and specs, the clock. Derived figures are left out."""
+    book = state.book
+    ledger = state.ledger
+    balances = {
+        account: dict(sorted(ledger.balances(account).items()))
+        for account in sorted(ledger.accounts())
+        if ledger.balances(account)
+    }
+    accounts = {}
+    for account_id in sorted(state.accounts):
+        account = state.accounts[account_id]
+        if not account.positions and not account.settings:
+            continue
+        accounts[account_id] = {
+            "positions": {
+                m: _canonical([p.size, p.cost, [[lot.size, lot.price] for lot in p.lots], p.realized_pnl])
+                for m, p in sorted(account.positions.items())
+            },
+            "settings": {m: _canonical(s) for m, s in sorted(account.settings.items())},
+        }
+    params = book.params
+    return {
+        "balances": balances,
+        "accounts": accounts,
+        "prices": _canonical(dict(sorted(book.prices.items()))),
+        "exchange_rates": _canonical(dict(sorted(book.exchange_rates.items()))),
+        "assets": {a: _canonical(book.assets[a]) for a in sorted(book.assets)},
+        "markets": {m: _canonical(book.markets[m]) for m in sorted(book.markets)},
+        "params": _canonical(params),
+        "clock": None if state.clock is None else format_exact(state.clock),
+        "external": EXTERNAL,
+    }
+
+
+def state_hash(state: EngineState) -> str:
+    """sha256 of the canonical state as JSON with sorted keys."""
+    data = msgspec.json.encode(canonical_state(state), order="sorted")
+    return hashlib.sha256(data).hexdigest()

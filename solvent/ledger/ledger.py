@@ -1,0 +1,125 @@
+"""Balances per (ledger account, asset) in integer quantums, changed only by transfers.
+
+Every transfer moves a positive number of quantums of one asset from one ledger account to
+another, so the balances of every asset always sum to zero over all ledger accounts when the
+outside world (`EXTERNAL`, the other leg of deposits and withdrawals) is counted. Without it,
+they sum to net deposits: the conservation check of SPEC §6.
+
+The ledger also keeps two running totals per asset, over every account but the market PnL
+pools and the outside world: the sum of positive balances (`total_deposits`) and of the
+magnitudes of negative ones (`total_borrows`). A test recomputes them from scratch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from ..domain.ids import PNL_PREFIX
+
+#: The other leg of every deposit and withdrawal: the world outside the venue.
+EXTERNAL = "#external"
+
+
+@dataclass(frozen=True, slots=True)
+class Transfer:
+    """Move `units` (> 0) quantums of `asset` from `source` to `target`."""
+
+    source: str
+    target: str
+    asset: str
+    units: int
+
+
+def _counted(account: str) -> bool:
+    return not account.startswith(PNL_PREFIX) and account != EXTERNAL
+
+
+class Ledger:
+    __slots__ = ("_balances", "_deposits", "_borrows", "_postings")
+
+    def __init__(self) -> None:
+        self._balances: dict[str, dict[str, int]] = {}
+        self._deposits: dict[str, int] = {}
+        self._borrows: dict[str, int] = {}
+        self._postings = 0
+
+    # -- reading --------------------------------------------------------------------------
+    def balance(self, account: str, asset: str) -> int:
+        book = self._balances.get(account)
+        return book.get(asset, 0) if book else 0
+
+    def balances(self, account: str) -> dict[str, int]:
+        """The live balances of one ledger account (read-only by convention)."""
+        return self._balances.get(account) or {}
+
+    def accounts(self) -> Iterable[str]:
+        return self._balances.keys()
+
+    def total_deposits(self, asset: str) -> int:
+        return self._deposits.get(asset, 0)
+
+    def total_borrows(self, asset: str) -> int:
+        return self._borrows.get(asset, 0)
+
+    def net_deposits(self, asset: str) -> int:
+        """What the venue holds of `asset`: deposits minus withdrawals."""
+        return -self.balance(EXTERNAL, asset)
+
+    @property
+    def postings(self) -> int:
+        """Number of transfers applied since the start."""
+        return self._postings
+
+    # -- writing --------------------------------------------------------------------------
+    def post(self, transfers: Iterable[Transfer]) -> None:
+        """Apply transfers in order. The caller has validated the command; a transfer here
+        cannot fail, so a batch is applied whole."""
+        for transfer in transfers:
+            units = transfer.units
+            if units <= 0:
+                if units == 0:
+                    continue
+                raise ValueError(f"transfer of a non-positive amount: {transfer}")
+            self._move(transfer.source, transfer.asset, -units)
+            self._move(transfer.target, transfer.asset, units)
+            self._postings += 1
+
+    def _move(self, account: str, asset: str, delta: int) -> None:
+        book = self._balances.get(account)
+        if book is None:
+            book = self._balances[account] = {}
+        old = book.get(asset, 0)
+        new = old + delta
+        if new:
+            book[asset] = new
+        else:
+            book.pop(asset, None)
+        if _counted(account):
+            positive = max(new, 0) - max(old, 0)
+            negative = max(-new, 0) - max(-old, 0)
+            if positive:
+                self._deposits[asset] = self._deposits.get(asset, 0) + positive
+            if negative:
+                self._borrows[asset] = self._borrows.get(asset, 0) + negative
+
+    # -- checking -------------------------------------------------------------------------
+    def is_balanced(self) -> bool:
+        """For every asset, all balances (the outside world included) sum to zero, and the
+        running totals equal a recomputation."""
+        sums: dict[str, int] = {}
+        deposits: dict[str, int] = {}
+        borrows: dict[str, int] = {}
+        for account, book in self._balances.items():
+            counted = _counted(account)
+            for asset, units in book.items():
+                sums[asset] = sums.get(asset, 0) + units
+                if counted:
+                    if units > 0:
+                        deposits[asset] = deposits.get(asset, 0) + units
+                    else:
+                        borrows[asset] = borrows.get(asset, 0) - units
+        if any(sums.values()):
+            return False
+        strip = lambda d: {k: v for k, v in d.items() if v}  # noqa: E731
+        return strip(deposits) == strip(self._deposits) and strip(borrows) == strip(self._borrows)

@@ -1,0 +1,188 @@
+"""An account's figures, rounded term by term as the rounding table says (SPEC §5).
+
+For the cross part of an account (isolated positions left out):
+
+    value(asset)          = balance × price
+    weighted_maint(asset) = value × weight_maint      (balance >= 0)
+                          = value × liability_weight_maint   (balance < 0)   — likewise _init
+    unrealized_pnl        = q × (M − E) = q × M − cost,      notional = |q| × M
+    equity                = Σ value + Σ unrealized_pnl
+    equity_maint          = Σ weighted_maint + Σ unrealized_pnl      (equity_init likewise)
+    health                = equity_maint − Σ maintenance_margin
+    free_collateral       = equity_init − Σ initial_margin
+    margin_ratio          = Σ maintenance_margin / equity_maint
+    health_factor         = A / L, A = Σ positive weighted_maint terms + Σ positive PnL,
+                                   L = Σ |negative ones| + Σ maintenance_margin
+
+Every term is rounded to quantums of `value_decimals` before it is summed (values and PnL
+down, requirements up), so the figures are integers, `health = A − L` exactly, and
+`health_factor < 1` exactly when `health < 0`.
+
+An isolated position: equity = isolated_margin + unrealized_pnl, health = equity −
+maintenance_margin, free collateral = equity − initial_margin.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+
+from ..domain.account import MarginSetting
+from ..domain.book import Book
+from ..domain.numbers import ARITHMETIC
+from ..domain.position import Position
+from ..domain.rounding import Figure, scale, to_units
+from ..domain.specs import MarketSpec, Tier
+from .tiers import effective_leverage, maintenance_margin, tier_index
+
+_mul = ARITHMETIC.multiply
+
+
+@dataclass(frozen=True, slots=True)
+class PositionFigures:
+    """One position at the mark, in quantums of the value currency."""
+
+    notional: int
+    unrealized_pnl: int
+    initial_margin: int
+    maintenance_margin: int
+    leverage: Decimal  # effective: min(chosen, tier max)
+    tier: int
+
+
+def position_figures(position: Position, spec: MarketSpec, mark: Decimal, chosen: Decimal | None, decimals: int) -> PositionFigures:
+    notional = _mul(abs(position.size), mark)
+    index = tier_index(spec.tiers, notional)
+    tier = spec.tiers[index]
+    leverage = effective_leverage(tier, chosen)
+    return PositionFigures(
+        notional=to_units(notional, decimals, Figure.NOTIONAL),
+        unrealized_pnl=to_units(position.unrealized_pnl(mark), decimals, Figure.UNREALIZED_PNL),
+        initial_margin=to_units(ARITHMETIC.divide(notional, leverage), decimals, Figure.INITIAL_MARGIN),
+        maintenance_margin=to_units(maintenance_margin(notional, tier), decimals, Figure.MAINTENANCE_MARGIN),
+        leverage=leverage,
+        tier=index,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class RiskFigures:
+    """The figures of one risk unit (an account's cross part, or one isolated position),
+    in quantums of the value currency."""
+
+    equity: int
+    equity_maint: int
+    equity_init: int
+    initial_margin: int
+    maintenance_margin: int
+    assets: int  # A of the health factor
+    liabilities: int  # L of the health factor
+    at_risk: bool  # holds a position or a negative balance
+
+    @property
+    def health(self) -> int:
+        return self.equity_maint - self.maintenance_margin
+
+    @property
+    def free_collateral(self) -> int:
+        return self.equity_init - self.initial_margin
+
+    @property
+    def liquidatable(self) -> bool:
+        """health < 0 while holding something that can be liquidated; health = 0 is safe."""
+        return self.at_risk and self.equity_maint < self.maintenance_margin
+
+    def margin_ratio(self) -> Decimal | None:
+        """Σ maintenance_margin / equity_maint; None where equity_maint <= 0."""
+        if self.equity_maint <= 0:
+            return None
+        return ARITHMETIC.divide(Decimal(self.maintenance_margin), Decimal(self.equity_maint))
+
+    def health_factor(self) -> Decimal | None:
+        """A / L; None where nothing is owed (L = 0)."""
+        if self.liabilities == 0:
+            return None
+        return ARITHMETIC.divide(Decimal(self.assets), Decimal(self.liabilities))
+
+
+def cross_figures(
+    balances: Mapping[str, int],
+    positions: Iterable[tuple[Position, MarginSetting]],
+    book: Book,
+    detail: list | None = None,
+) -> RiskFigures:
+    """The cross part of an account: its balances and its cross positions.
+
+    An asset whose oracle has no price yet counts as worth nothing (a debt in it cannot be
+    opened: borrowing needs a price)."""
+    decimals = book.params.value_decimals
+    down = Figure.WEIGHTED_VALUE.value.value
+    value_scale = scale(decimals)
+    equity = equity_maint = equity_init = 0
+    assets = liabilities = 0
+    at_risk = False
+    specs = book.assets
+    for asset, units in balances.items():
+        spec = specs[asset]
+        price = book.asset_price(asset)
+        if price is None:
+            continue
+        # value in quote quantums: units × 10^-d × price × 10^decimals
+        base = _mul(_mul(Decimal(units), price), value_scale).scaleb(-spec.decimals)
+        value = int(base.to_integral_value(down))
+        if units >= 0:
+            maint = int(_mul(base, spec.weight_maint).to_integral_value(down))
+            init = int(_mul(base, spec.weight_init).to_integral_value(down))
+            assets += maint
+        else:
+            at_risk = True
+            maint = int(_mul(base, spec.debt_weight_maint).to_integral_value(down))
+            init = int(_mul(base, spec.debt_weight_init).to_integral_value(down))
+            liabilities -= maint
+        equity += value
+        equity_maint += maint
+        equity_init += init
+    initial = maintenance = 0
+    markets = book.markets
+    prices = book.prices
+    for position, setting in positions:
+        spec = markets[position.market]
+        figures = position_figures(position, spec, prices[spec.oracle], setting.leverage, decimals)
+        if detail is not None:
+            detail.append((position, setting, figures))
+        pnl = figures.unrealized_pnl
+        equity += pnl
+        equity_maint += pnl
+        equity_init += pnl
+        if pnl >= 0:
+            assets += pnl
+        else:
+            liabilities -= pnl
+        initial += figures.initial_margin
+        maintenance += figures.maintenance_margin
+        at_risk = True
+    liabilities += maintenance
+    return RiskFigures(equity, equity_maint, equity_init, initial, maintenance, assets, liabilities, at_risk)
+
+
+def isolated_figures(
+    wallet_units: int, settle_decimals: int, position: Position, setting: MarginSetting, book: Book, detail: list | None = None
+) -> RiskFigures:
+    """An isolated position: equity = isolated_margin + unrealized_pnl."""
+    decimals = book.params.value_decimals
+    spec = book.markets[position.market]
+    margin = to_units(Decimal(wallet_units).scaleb(-settle_decimals), decimals, Figure.COLLATERAL_VALUE)
+    figures = position_figures(position, spec, book.prices[spec.oracle], setting.leverage, decimals)
+    if detail is not None:
+        detail.append((position, setting, figures))
+    equity = margin + figures.unrealized_pnl
+    assets = max(margin, 0) + max(figures.unrealized_pnl, 0)
+    liabilities = max(-margin, 0) + max(-figures.unrealized_pnl, 0) + figures.maintenance_margin
+    return RiskFigures(equity, equity, equity, figures.initial_margin, figures.maintenance_margin, assets, liabilities, True)
+
+
+def tier_bounds(tiers: tuple[Tier, ...], index: int) -> tuple[Decimal | None, Decimal | None]:
+    """Notional range (exclusive low, inclusive high) of tier `index`; None where unbounded."""
+    low = tiers[index - 1].max_notional if index > 0 else None
+    return low, tiers[index].max_notional

@@ -1,0 +1,1 @@
+"""Market data: interest-rate models (accrual, oracle guards and yield come with issue #4)."""
