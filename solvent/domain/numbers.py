@@ -9,7 +9,7 @@ products are exact and only the divisions the rounding table names are ever roun
 from __future__ import annotations
 
 import re
-from decimal import Context, Decimal, InvalidOperation, ROUND_HALF_EVEN, localcontext
+from decimal import Context, Decimal, ROUND_HALF_EVEN
 
 from .errors import Rejection
 
@@ -24,7 +24,7 @@ MAX_FRACTION_DIGITS = 18
 #: Longest decimal string accepted.
 MAX_TEXT = 64
 
-_DECIMAL_TEXT = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d{1,3})?$")
+_DECIMAL_TEXT = re.compile(r"^[+-]?(?:\d+(?:\.(\d*))?|\.(\d+))(?:[eE]([+-]?\d{1,3}))?$")
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
@@ -40,35 +40,34 @@ def parse_decimal(value: object, field: str) -> Decimal:
     Accepts a decimal string, a JSON integer, or a JSON number already read as `Decimal`
     (the codec decodes floats through their text). Refuses booleans, NaN, infinities, text
     that is not a plain decimal, magnitudes of 10**18 and more, and more than 18 fractional
-    digits.
+    digits (trailing zeros do not count).
     """
-    if isinstance(value, bool):
-        raise Rejection("invalid_type", f"{field} must be a decimal string, not a boolean")
-    if isinstance(value, int):
+    if type(value) is str:
+        match = _DECIMAL_TEXT.match(value) if len(value) <= MAX_TEXT else None
+        if match is None:
+            raise Rejection("invalid_number", f"{field} is not a decimal number: {value[:40]!r}")
         number = Decimal(value)
+        fraction = match.group(1) or match.group(2) or ""
+        places = len(fraction) - int(match.group(3) or 0)
+    elif isinstance(value, bool):
+        raise Rejection("invalid_type", f"{field} must be a decimal string, not a boolean")
+    elif isinstance(value, int):
+        number = Decimal(value)
+        places = 0
     elif isinstance(value, Decimal):
+        if not value.is_finite():
+            raise Rejection("invalid_number", f"{field} must be finite")
         number = value
-    elif isinstance(value, str):
-        if len(value) > MAX_TEXT or not _DECIMAL_TEXT.match(value):
-            raise Rejection("invalid_number", f"{field} is not a decimal number: {value[:40]!r}")
-        try:
-            number = Decimal(value)
-        except InvalidOperation:  # pragma: no cover - the pattern admits only valid text
-            raise Rejection("invalid_number", f"{field} is not a decimal number: {value[:40]!r}")
+        places = -number.as_tuple().exponent  # type: ignore[operator]
     else:
         raise Rejection("invalid_type", f"{field} must be a decimal string")
-    if not number.is_finite():
-        raise Rejection("invalid_number", f"{field} must be finite")
-    if abs(number) >= MAX_MAGNITUDE:
+    if not -MAX_MAGNITUDE < number < MAX_MAGNITUDE:
         raise Rejection("out_of_range", f"{field} is too large (limit 10^18)")
-    exponent = number.as_tuple().exponent
-    if isinstance(exponent, int) and exponent < -MAX_FRACTION_DIGITS:
-        normalized = number.normalize(ARITHMETIC)
-        if normalized.as_tuple().exponent < -MAX_FRACTION_DIGITS:  # type: ignore[operator]
+    if places > MAX_FRACTION_DIGITS:
+        number = number.normalize(ARITHMETIC)
+        if -number.as_tuple().exponent > MAX_FRACTION_DIGITS:  # type: ignore[operator]
             raise Rejection("too_many_decimals", f"{field} has more than {MAX_FRACTION_DIGITS} decimal places")
-        number = normalized
-    with localcontext(ARITHMETIC):
-        return +number if number else ZERO
+    return number if number else ZERO
 
 
 def fraction_digits(number: Decimal) -> int:

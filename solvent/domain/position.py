@@ -39,6 +39,8 @@ class Position:
     cost: Decimal  # signed: Σ size × entry price of the open part
     lots: tuple[Lot, ...] = ()  # FIFO only
     realized_pnl: int = 0  # quantums of the settle asset credited since the position opened
+    isolated: bool = False  # margin mode, fixed while the position is open
+    leverage: Decimal | None = None  # leverage chosen; None: the tier's max_leverage
 
     @property
     def entry_price(self) -> Decimal:
@@ -107,14 +109,17 @@ def apply_fill(
     price: Decimal,
     basis: CostBasis,
     settle_decimals: int,
+    isolated: bool = False,
+    leverage: Decimal | None = None,
 ) -> FillOutcome:
     """The position after buying (`delta` > 0) or selling (`delta` < 0) at `price`.
 
     A fill larger than the position and opposite to it closes the position and opens the
-    remainder the other way (a flip).
+    remainder the other way (a flip). A new position takes `isolated` and `leverage` (the
+    account's margin setting for the market); an open one keeps its own.
     """
     if position is None or not position.size:
-        position = Position(market, ZERO, ZERO)
+        position = Position(market, ZERO, ZERO, (), 0, isolated, leverage)
     size = position.size
     if not size or (delta > 0) == (size > 0):
         lots = position.lots + (Lot(delta, price),) if basis is CostBasis.FIFO else ()
@@ -124,6 +129,8 @@ def apply_fill(
             ARITHMETIC.add(position.cost, ARITHMETIC.multiply(delta, price)),
             lots,
             position.realized_pnl,
+            position.isolated,
+            position.leverage,
         )
         return FillOutcome(new, ZERO, ZERO, abs(delta))
     close_abs = min(abs(delta), abs(size))
@@ -134,11 +141,13 @@ def apply_fill(
     credited = position.realized_pnl + to_units(realized, settle_decimals, Figure.REALIZED_PNL_TO_ACCOUNT)
     rest = ARITHMETIC.add(delta, sign_times(size, close_abs))
     if new_size:
-        return FillOutcome(Position(market, new_size, new_cost, lots, credited), realized, close_abs, ZERO)
+        return FillOutcome(
+            Position(market, new_size, new_cost, lots, credited, position.isolated, position.leverage), realized, close_abs, ZERO
+        )
     if not rest:
         return FillOutcome(None, realized, close_abs, ZERO)
     lots = (Lot(rest, price),) if basis is CostBasis.FIFO else ()
-    flipped = Position(market, rest, ARITHMETIC.multiply(rest, price), lots, 0)
+    flipped = Position(market, rest, ARITHMETIC.multiply(rest, price), lots, 0, position.isolated, position.leverage)
     return FillOutcome(flipped, realized, close_abs, abs(rest))
 
 

@@ -25,32 +25,32 @@ engine posts it to `@insurance`, so every posting stays balanced to the last qua
 
 from __future__ import annotations
 
-import enum
+import math
+from collections.abc import Callable
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 from .numbers import ARITHMETIC
 
-
-class Direction(enum.Enum):
-    DOWN = ROUND_FLOOR  # toward −∞
-    UP = ROUND_CEILING  # toward +∞
+DOWN = ROUND_FLOOR  # toward −∞
+UP = ROUND_CEILING  # toward +∞
 
 
-class Figure(enum.Enum):
-    """Every figure that is ever rounded to quantums, with its direction."""
+class Figure:
+    """Every figure that is ever rounded to quantums, with its direction (the table above).
+    Plain class attributes: they are read on the hottest path."""
 
-    COLLATERAL_VALUE = Direction.DOWN
-    WEIGHTED_VALUE = Direction.DOWN
-    UNREALIZED_PNL = Direction.DOWN
-    NOTIONAL = Direction.UP
-    MAINTENANCE_MARGIN = Direction.UP
-    INITIAL_MARGIN = Direction.UP
-    REALIZED_PNL_TO_ACCOUNT = Direction.DOWN
-    REALIZED_PNL_FROM_POOL = Direction.UP
-    FUNDING_PAID = Direction.UP
-    FUNDING_RECEIVED = Direction.DOWN
-    ISOLATED_MARGIN_IN = Direction.UP
-    ISOLATED_MARGIN_RELEASED = Direction.DOWN
+    COLLATERAL_VALUE = DOWN
+    WEIGHTED_VALUE = DOWN
+    UNREALIZED_PNL = DOWN
+    NOTIONAL = UP
+    MAINTENANCE_MARGIN = UP
+    INITIAL_MARGIN = UP
+    REALIZED_PNL_TO_ACCOUNT = DOWN
+    REALIZED_PNL_FROM_POOL = UP
+    FUNDING_PAID = UP
+    FUNDING_RECEIVED = DOWN
+    ISOLATED_MARGIN_IN = UP
+    ISOLATED_MARGIN_RELEASED = DOWN
 
 
 _SCALES = [Decimal(10) ** d for d in range(0, 40)]
@@ -61,12 +61,26 @@ def scale(decimals: int) -> Decimal:
     return _SCALES[decimals]
 
 
-def to_units(amount: Decimal, decimals: int, figure: Figure) -> int:
-    """`amount` (in whole currency) as an integer count of 10**-decimals quantums,
-    rounded in the direction the table gives for `figure`."""
-    return int(ARITHMETIC.multiply(amount, _SCALES[decimals]).to_integral_value(figure.value.value))
+_BETWEEN = {(a, b): Decimal(10) ** (b - a) for a in range(40) for b in range(40)}
+
+
+def scale_between(from_decimals: int, to_decimals: int) -> Decimal:
+    """10**(to − from): turns quantums of one precision into quantums of another."""
+    return _BETWEEN[from_decimals, to_decimals]
+
+
+def to_units(amount: Decimal, decimals: int, direction: str) -> int:
+    """`amount` (in whole currency) as an integer count of 10**-decimals quantums, rounded
+    in `direction` — always one of the `Figure` entries, never chosen at the call site."""
+    return int(amount.scaleb(decimals, ARITHMETIC).to_integral_value(direction))
 
 
 def units_to_decimal(units: int, decimals: int) -> Decimal:
     """Exact inverse of `to_units` for a whole number of quantums."""
     return Decimal(units).scaleb(-decimals, ARITHMETIC)
+
+
+def rounder(direction: str) -> Callable[[Decimal], int]:
+    """The function that rounds an already-scaled value to an int in `direction`
+    (`math.floor` or `math.ceil`, exact on Decimals). For hot loops that pre-scale."""
+    return math.floor if direction == DOWN else math.ceil

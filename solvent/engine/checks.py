@@ -67,6 +67,7 @@ def cross_after(
     account: Account,
     deltas: dict[str, int] | None = None,
     position: tuple[str, Position | None] | None = None,
+    detail: list | None = None,
 ) -> RiskFigures:
     """The cross figures the account would have with its balances moved by `deltas` and,
     if given, the position in one market replaced (None: closed, or moved to isolated)."""
@@ -75,16 +76,14 @@ def cross_after(
         balances = dict(balances)
         for asset_id, delta in deltas.items():
             balances[asset_id] = balances.get(asset_id, 0) + delta
-    positions = account.positions
-    if position is not None:
-        positions = dict(positions)
+    if position is None:
+        positions = [p for p in account.positions.values() if not p.isolated]
+    else:
         market_id, replacement = position
-        if replacement is None or account.is_isolated(market_id):
-            positions.pop(market_id, None)
-        else:
-            positions[market_id] = replacement
-    pairs = [(p, account.setting(m)) for m, p in positions.items() if not account.is_isolated(m)]
-    return cross_figures(balances, pairs, state.book)
+        positions = [p for m, p in account.positions.items() if not p.isolated and m != market_id]
+        if replacement is not None and not replacement.isolated:
+            positions.append(replacement)
+    return cross_figures(balances, positions, state.book, detail)
 
 
 def outflow(state: EngineState, account: Account, spec: AssetSpec, amount: int, *, leaves_venue: bool) -> None:

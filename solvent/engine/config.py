@@ -43,6 +43,7 @@ def market(step: Step, command: MarketCommand) -> None:
         raise Rejection("immutable_field", f"market {spec.id}: oracle and settle asset cannot change")
     state.book.markets[spec.id] = spec
     step.monitor.register_oracle(spec.oracle)
+    step.monitor.forget_market_floats()
     markets = state.oracle_markets.setdefault(spec.oracle, [])
     if spec.id not in markets:
         markets.append(spec.id)

@@ -19,12 +19,13 @@ from ..domain.account import Account
 from ..domain.ids import is_system
 from ..domain.numbers import format_units
 from ..margin.figures import PositionFigures, RiskFigures, cross_figures, isolated_figures
-from ..margin.tiers import effective_leverage
+from ..domain.position import Position
 from ..risk.screen import HealthScreen
 from .state import EngineState
 
 Unit = tuple[str, str]  # (account id, market or "" for the cross part)
 _EDGE = 1e-12
+_INF = float("inf")
 
 
 class RiskMonitor:
@@ -37,6 +38,7 @@ class RiskMonitor:
         self.liquidatable: set[Unit] = set()
         self.margin_called: set[Unit] = set()
         self.isolated_units: dict[str, set[str]] = {}
+        self._floats: dict[str, tuple[int, list[tuple[float, float, float]]]] = {}
 
     # -- oracles --------------------------------------------------------------------------
     def register_oracle(self, oracle: str) -> None:
@@ -65,24 +67,30 @@ class RiskMonitor:
         for account_id in account_ids:
             self.evaluate(account_id, seq, events)
 
-    def evaluate(self, account_id: str, seq: int, events: list[dict]) -> None:
-        """Evaluate one account exactly; update statuses, the screen and emit crossings."""
+    def evaluate(
+        self, account_id: str, seq: int, events: list[dict], figures: RiskFigures | None = None, detail: list | None = None
+    ) -> None:
+        """Evaluate one account exactly; update statuses, the screen and emit crossings.
+
+        `figures` and `detail` may be passed when the caller has just computed the account's
+        cross figures for exactly the current state (a trade plans them before posting)."""
         state = self.state
         account = state.accounts.get(account_id)
         if account is None or is_system(account_id):
             return
-        detail: list[tuple] = []
-        figures = cross_figures(state.ledger.balances(account_id), state.cross_positions(account), state.book, detail)
+        if figures is None or detail is None:
+            detail = []
+            figures = cross_figures(state.ledger.balances(account_id), state.cross_positions(account), state.book, detail)
         self._record((account_id, ""), figures, seq, events)
         self._anchor_cross(account, figures, detail)
         live = set()
-        for position, setting in state.isolated_positions(account):
+        for position in state.isolated_positions(account):
             market = position.market
             live.add(market)
             spec = state.book.markets[market]
             wallet = state.wallet_units(account_id, market)
             iso_detail: list[tuple] = []
-            iso = isolated_figures(wallet, state.book.assets[spec.settle].decimals, position, setting, state.book, iso_detail)
+            iso = isolated_figures(wallet, state.book.assets[spec.settle].decimals, position, state.book, iso_detail)
             unit = (account_id, market)
             self._record(unit, iso, seq, events)
             self._anchor_isolated(unit, iso, iso_detail)
@@ -172,29 +180,48 @@ class RiskMonitor:
             line = lines.setdefault(self.oracle_index[spec.oracle], [0.0, 0.0, 0.0, float("inf")])
             line[0] += amount * float(w_maint)
             line[1] += amount * float(w_init)
-        for position, setting, pf in detail:
+        for position, pf in detail:
             terms += 2
-            self._add_leg(lines, position, setting, pf)
+            self._add_leg(lines, position, pf)
         self._anchor((account.id, ""), figures, lines, terms)
 
     def _anchor_isolated(self, unit: Unit, figures: RiskFigures, detail: list[tuple]) -> None:
         lines: dict[int, list[float]] = {}
-        for position, setting, pf in detail:
-            self._add_leg(lines, position, setting, pf)
+        for position, pf in detail:
+            self._add_leg(lines, position, pf)
         self._anchor(unit, figures, lines, 3)
 
-    def _add_leg(self, lines: dict[int, list[float]], position, setting, pf: PositionFigures) -> None:
-        spec = self.state.book.markets[position.market]
-        tier = spec.tiers[pf.tier]
+    def _add_leg(self, lines: dict[int, list[float]], position: Position, pf: PositionFigures) -> None:
+        oracle, tiers = self._market_floats(position.market)
+        mmr, low, high = tiers[pf.tier]
         size = float(position.size)
-        magnitude = abs(size)
-        line = lines.setdefault(self.oracle_index[spec.oracle], [0.0, 0.0, 0.0, float("inf")])
-        line[0] += size - magnitude * float(tier.mmr)
-        line[1] += size - magnitude / float(effective_leverage(tier, setting.leverage))
-        if pf.tier > 0:
-            line[2] = max(line[2], float(spec.tiers[pf.tier - 1].max_notional) / magnitude)
-        if tier.max_notional is not None:
-            line[3] = min(line[3], float(tier.max_notional) / magnitude)
+        magnitude = size if size > 0 else -size
+        line = lines.get(oracle)
+        if line is None:
+            line = lines[oracle] = [0.0, 0.0, 0.0, _INF]
+        line[0] += size - magnitude * mmr
+        line[1] += size - magnitude / float(pf.leverage)
+        if low / magnitude > line[2]:
+            line[2] = low / magnitude
+        if high / magnitude < line[3]:
+            line[3] = high / magnitude
+
+    def _market_floats(self, market: str) -> tuple[int, list[tuple[float, float, float]]]:
+        """(oracle index, [(mmr, notional low, notional high)] per tier) as floats, cached."""
+        cached = self._floats.get(market)
+        if cached is None:
+            spec = self.state.book.markets[market]
+            tiers = []
+            for index, tier in enumerate(spec.tiers):
+                low = float(spec.tiers[index - 1].max_notional) if index else 0.0
+                high = float(tier.max_notional) if tier.max_notional is not None else _INF
+                tiers.append((float(tier.mmr), low, high))
+            cached = self._floats[market] = (self.oracle_index[spec.oracle], tiers)
+        return cached
+
+    def forget_market_floats(self) -> None:
+        """Call when a market's spec changes."""
+        self._floats.clear()
 
     # -- queries --------------------------------------------------------------------------
     def is_liquidatable(self, account_id: str, market: str = "") -> bool:

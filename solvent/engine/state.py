@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from ..domain.account import Account, MarginSetting
+from ..domain.account import Account
 from ..domain.book import Book
 from ..domain.ids import FEES, INSURANCE, PNL_PREFIX, is_system, isolated_wallet
 from ..domain.position import Position
@@ -42,11 +42,11 @@ class EngineState:
             account = self.accounts[account_id] = Account(account_id)
         return account
 
-    def cross_positions(self, account: Account) -> list[tuple[Position, MarginSetting]]:
-        return [(p, account.setting(m)) for m, p in account.positions.items() if not account.is_isolated(m)]
+    def cross_positions(self, account: Account) -> list[Position]:
+        return [p for p in account.positions.values() if not p.isolated]
 
-    def isolated_positions(self, account: Account) -> list[tuple[Position, MarginSetting]]:
-        return [(p, account.setting(m)) for m, p in account.positions.items() if account.is_isolated(m)]
+    def isolated_positions(self, account: Account) -> list[Position]:
+        return [p for p in account.positions.values() if p.isolated]
 
     def wallet_units(self, account_id: str, market: str) -> int:
         settle = self.book.markets[market].settle

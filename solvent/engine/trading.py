@@ -28,7 +28,7 @@ from ..domain.rounding import Figure, to_units, units_to_decimal
 from ..domain.specs import MarketSpec
 from ..ledger import Transfer
 from ..margin.figures import RiskFigures, isolated_figures
-from ..margin.tiers import initial_margin, tier_for
+from ..margin.tiers import effective_leverage, initial_margin, tier_for
 from . import checks
 from .context import Step
 from .state import EngineState
@@ -48,6 +48,7 @@ class SidePlan:
     deficit: int = 0
     increases_risk: bool = False
     cross: RiskFigures | None = None
+    detail: list | None = None
 
     def transfers(self) -> list[Transfer]:
         account = self.account.id
@@ -73,25 +74,27 @@ def plan_side(state: EngineState, account: Account, spec: MarketSpec, delta: Dec
     book = state.book
     settle_decimals = book.assets[spec.settle].decimals
     current = account.positions.get(spec.id)
-    fill = apply_fill(current, spec.id, delta, price, book.params.cost_basis, settle_decimals)
+    setting = account.setting(spec.id)
+    isolated = current.isolated if current is not None else setting.mode is MarginMode.ISOLATED
+    fill = apply_fill(current, spec.id, delta, price, book.params.cost_basis, settle_decimals, isolated, setting.leverage)
     account_leg = to_units(fill.realized, settle_decimals, Figure.REALIZED_PNL_TO_ACCOUNT)
     pool_leg = to_units(fill.realized, settle_decimals, Figure.REALIZED_PNL_FROM_POOL)
-    setting = account.setting(spec.id)
-    plan = SidePlan(account, spec, fill, fee, account_leg, pool_leg, setting.mode is MarginMode.ISOLATED)
+    plan = SidePlan(account, spec, fill, fee, account_leg, pool_leg, isolated)
     plan.increases_risk = fill.opened > 0
     deltas = {spec.settle: -fee}
-    if plan.isolated:
-        _plan_isolated(state, plan, current.size if current else ZERO, price, setting, settle_decimals)
+    if isolated:
+        _plan_isolated(state, plan, current.size if current else ZERO, price, settle_decimals)
         deltas[spec.settle] += plan.margin_out - plan.margin_in
         if plan.margin_in and state.ledger.balance(account.id, spec.settle) + deltas[spec.settle] < 0:
             raise Rejection("insufficient_balance", f"{account.id} has too little {spec.settle} to margin the isolated position")
     else:
         deltas[spec.settle] += account_leg
-    plan.cross = checks.cross_after(state, account, deltas, (spec.id, fill.position))
+    plan.detail = []
+    plan.cross = checks.cross_after(state, account, deltas, (spec.id, fill.position), plan.detail)
     return plan
 
 
-def _plan_isolated(state: EngineState, plan: SidePlan, old_size: Decimal, price: Decimal, setting: MarginSetting, decimals: int) -> None:
+def _plan_isolated(state: EngineState, plan: SidePlan, old_size: Decimal, price: Decimal, decimals: int) -> None:
     fill = plan.fill
     wallet = state.wallet_units(plan.account.id, plan.spec.id) + plan.account_leg
     if fill.closed:
@@ -103,17 +106,17 @@ def _plan_isolated(state: EngineState, plan: SidePlan, old_size: Decimal, price:
             wallet = 0
         elif wallet > 0:
             share = ARITHMETIC.divide(ARITHMETIC.multiply(Decimal(wallet), fill.closed), abs(old_size))
-            plan.margin_out = int(share.to_integral_value(Figure.ISOLATED_MARGIN_RELEASED.value.value))
+            plan.margin_out = int(share.to_integral_value(Figure.ISOLATED_MARGIN_RELEASED))
             wallet -= plan.margin_out
     if fill.opened and fill.position is not None:
         position = fill.position
         mark = state.book.mark(plan.spec.id)
         notional_at_mark = ARITHMETIC.multiply(abs(position.size), mark)
         tier = tier_for(plan.spec.tiers, notional_at_mark)
-        leverage = setting.leverage if setting.leverage is not None and setting.leverage < tier.max_leverage else tier.max_leverage
+        leverage = effective_leverage(tier, position.leverage)
         added = to_units(ARITHMETIC.divide(ARITHMETIC.multiply(fill.opened, price), leverage), decimals, Figure.ISOLATED_MARGIN_IN)
         shortfall = ARITHMETIC.subtract(
-            ARITHMETIC.subtract(initial_margin(notional_at_mark, tier, setting.leverage), position.unrealized_pnl(mark)),
+            ARITHMETIC.subtract(initial_margin(notional_at_mark, tier, position.leverage), position.unrealized_pnl(mark)),
             units_to_decimal(wallet, decimals),
         )
         plan.margin_in = max(added, to_units(shortfall, decimals, Figure.ISOLATED_MARGIN_IN), 0)
@@ -159,7 +162,9 @@ def trade(step: Step, command: Trade) -> None:
     _check_side(sell, "seller")
     _post_side(step, buy)
     _post_side(step, sell)
-    step.evaluate(buyer.id, seller.id)
+    # The planned cross figures are the figures of the state just posted: reuse them.
+    for plan in sorted((buy, sell), key=lambda p: p.account.id):
+        step.monitor.evaluate(plan.account.id, step.seq, step.events, plan.cross, plan.detail)
 
 
 def order_check(step: Step, command: OrderCheck) -> None:
@@ -208,7 +213,7 @@ def isolated_margin(step: Step, command: IsolatedMargin) -> None:
     spec = checks.market(state, command.market)
     account = checks.user_account(state, command.account, "account")
     position = account.positions.get(spec.id)
-    if position is None or not account.is_isolated(spec.id):
+    if position is None or not position.isolated:
         raise Rejection("not_isolated", f"{account.id} has no isolated position in {spec.id}")
     settle = state.book.assets[spec.settle]
     amount = checks.units(settle, command.amount, "amount")
@@ -222,8 +227,8 @@ def isolated_margin(step: Step, command: IsolatedMargin) -> None:
     else:
         remaining = state.ledger.balance(wallet, settle.id) + amount
         detail: list = []
-        after = isolated_figures(remaining, settle.decimals, position, account.setting(spec.id), state.book, detail)
-        gain = max(detail[0][2].unrealized_pnl, 0)
+        after = isolated_figures(remaining, settle.decimals, position, state.book, detail)
+        gain = max(detail[0][1].unrealized_pnl, 0)
         if remaining < 0 or after.equity - gain < after.initial_margin:
             raise Rejection("insufficient_margin", "removal would leave the isolated position below its initial margin")
         state.ledger.post([Transfer(wallet, account.id, settle.id, -amount)])

@@ -8,7 +8,7 @@ from typing import Any
 
 import msgspec
 
-from ..domain.account import Account, MarginMode
+from ..domain.account import Account
 from ..domain.ids import FEES, INSURANCE, is_system, isolated_wallet, pnl_pool
 from ..domain.numbers import ARITHMETIC, format_decimal, format_exact, format_units
 from ..domain.specs import AssetSpec
@@ -69,24 +69,23 @@ def _position_entry(state: EngineState, account: Account, market_id: str, exposu
     decimals = book.params.value_decimals
     spec = book.markets[market_id]
     position = account.positions[market_id]
-    setting = account.setting(market_id)
     mark = book.prices[spec.oracle]
-    figures = position_figures(position, spec, mark, setting.leverage, decimals)
+    figures = position_figures(position, spec, mark, decimals)
     settle = book.assets[spec.settle]
     size_places = max(0, -spec.step_size.normalize(ARITHMETIC).as_tuple().exponent)  # type: ignore[operator]
     entry: dict[str, Any] = {
         "size": format(position.size.quantize(Decimal(1).scaleb(-size_places)), "f") if size_places else format_exact(position.size),
         "entry_price": format_decimal(position.entry_price),
-        "mode": setting.mode.value,
+        "mode": "isolated" if position.isolated else "cross",
         "leverage": format_exact(figures.leverage),
     }
-    if setting.mode is MarginMode.ISOLATED:
+    if position.isolated:
         wallet = state.wallet_units(account.id, market_id)
         entry["isolated_margin"] = format_units(wallet, settle.decimals)
-        iso = isolated_figures(wallet, settle.decimals, position, setting, book)
+        iso = isolated_figures(wallet, settle.decimals, position, book)
         entry["health"] = format_units(iso.health, decimals)
         entry["liquidatable"] = iso.liquidatable
-        exposure = Exposure(legs=[Leg(position.size, position.cost, spec.tiers, setting.leverage)])
+        exposure = Exposure(legs=[Leg(position.size, position.cost, spec.tiers, position.leverage)])
         other = Decimal(wallet).scaleb(-settle.decimals, ARITHMETIC)
         liq = liquidation_price(exposure, other, mark)
     else:
@@ -184,7 +183,7 @@ def canonical_state(state: EngineState) -> dict[str, Any]:
             continue
         accounts[account_id] = {
             "positions": {
-                m: _canonical([p.size, p.cost, [[lot.size, lot.price] for lot in p.lots], p.realized_pnl])
+                m: _canonical([p.size, p.cost, [[lot.size, lot.price] for lot in p.lots], p.realized_pnl, p.isolated, p.leverage])
                 for m, p in sorted(account.positions.items())
             },
             "settings": {m: _canonical(s) for m, s in sorted(account.settings.items())},

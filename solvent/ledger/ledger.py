@@ -94,14 +94,16 @@ class Ledger:
         if new:
             book[asset] = new
         else:
-            book.pop(asset, None)
-        if _counted(account):
-            positive = max(new, 0) - max(old, 0)
-            negative = max(-new, 0) - max(-old, 0)
-            if positive:
-                self._deposits[asset] = self._deposits.get(asset, 0) + positive
-            if negative:
-                self._borrows[asset] = self._borrows.get(asset, 0) + negative
+            del book[asset]
+        if account[0] in "@#" and not _counted(account):
+            return
+        if old >= 0 and new >= 0:
+            self._deposits[asset] = self._deposits.get(asset, 0) + delta
+        elif old <= 0 and new <= 0:
+            self._borrows[asset] = self._borrows.get(asset, 0) - delta
+        else:  # crosses zero
+            self._deposits[asset] = self._deposits.get(asset, 0) + max(new, 0) - max(old, 0)
+            self._borrows[asset] = self._borrows.get(asset, 0) + max(-new, 0) - max(-old, 0)
 
     # -- checking -------------------------------------------------------------------------
     def is_balanced(self) -> bool:

@@ -28,15 +28,19 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-from ..domain.account import MarginSetting
 from ..domain.book import Book
-from ..domain.numbers import ARITHMETIC
+from ..domain.numbers import ARITHMETIC, ONE
 from ..domain.position import Position
-from ..domain.rounding import Figure, scale, to_units
+from ..domain.rounding import Figure, rounder, scale, scale_between, to_units
 from ..domain.specs import MarketSpec, Tier
 from .tiers import effective_leverage, maintenance_margin, tier_index
 
 _mul = ARITHMETIC.multiply
+_value_units = rounder(Figure.WEIGHTED_VALUE)
+_pnl_units = rounder(Figure.UNREALIZED_PNL)
+_requirement_units = rounder(Figure.MAINTENANCE_MARGIN)
+_notional_units = rounder(Figure.NOTIONAL)
+assert rounder(Figure.COLLATERAL_VALUE) is _value_units and rounder(Figure.INITIAL_MARGIN) is _requirement_units
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,11 +55,11 @@ class PositionFigures:
     tier: int
 
 
-def position_figures(position: Position, spec: MarketSpec, mark: Decimal, chosen: Decimal | None, decimals: int) -> PositionFigures:
+def position_figures(position: Position, spec: MarketSpec, mark: Decimal, decimals: int) -> PositionFigures:
     notional = _mul(abs(position.size), mark)
     index = tier_index(spec.tiers, notional)
     tier = spec.tiers[index]
-    leverage = effective_leverage(tier, chosen)
+    leverage = effective_leverage(tier, position.leverage)
     return PositionFigures(
         notional=to_units(notional, decimals, Figure.NOTIONAL),
         unrealized_pnl=to_units(position.unrealized_pnl(mark), decimals, Figure.UNREALIZED_PNL),
@@ -108,16 +112,21 @@ class RiskFigures:
 
 def cross_figures(
     balances: Mapping[str, int],
-    positions: Iterable[tuple[Position, MarginSetting]],
+    positions: Iterable[Position],
     book: Book,
     detail: list | None = None,
 ) -> RiskFigures:
     """The cross part of an account: its balances and its cross positions.
 
     An asset whose oracle has no price yet counts as worth nothing (a debt in it cannot be
-    opened: borrowing needs a price)."""
+    opened: borrowing needs a price). If `detail` is given, (position, PositionFigures)
+    of every position is appended to it.
+
+    This is the hottest exact function of the engine: it runs for both sides of every trade.
+    It is written out flat and uses operators, so it must run inside the engine's
+    arithmetic context (`solvent.domain.numbers.ARITHMETIC`), as every engine entry point does.
+    """
     decimals = book.params.value_decimals
-    down = Figure.WEIGHTED_VALUE.value.value
     value_scale = scale(decimals)
     equity = equity_maint = equity_init = 0
     assets = liabilities = 0
@@ -125,20 +134,23 @@ def cross_figures(
     specs = book.assets
     for asset, units in balances.items():
         spec = specs[asset]
-        price = book.asset_price(asset)
-        if price is None:
-            continue
-        # value in quote quantums: units × 10^-d × price × 10^decimals
-        base = _mul(_mul(Decimal(units), price), value_scale).scaleb(-spec.decimals)
-        value = int(base.to_integral_value(down))
+        if spec.oracle is None:
+            # value in quantums of the value currency: units × 10^-d × price × 10^decimals
+            base = Decimal(units) * scale_between(spec.decimals, decimals)
+        else:
+            price = book.asset_price(asset)
+            if price is None:
+                continue
+            base = Decimal(units) * price * scale_between(spec.decimals, decimals)
+        value = _value_units(base)
         if units >= 0:
-            maint = int(_mul(base, spec.weight_maint).to_integral_value(down))
-            init = int(_mul(base, spec.weight_init).to_integral_value(down))
+            maint = _value_units(base * spec.weight_maint)
+            init = _value_units(base * spec.weight_init)
             assets += maint
         else:
             at_risk = True
-            maint = int(_mul(base, spec.debt_weight_maint).to_integral_value(down))
-            init = int(_mul(base, spec.debt_weight_init).to_integral_value(down))
+            maint = _value_units(base * spec.debt_weight_maint)
+            init = _value_units(base * spec.debt_weight_init)
             liabilities -= maint
         equity += value
         equity_maint += maint
@@ -146,12 +158,26 @@ def cross_figures(
     initial = maintenance = 0
     markets = book.markets
     prices = book.prices
-    for position, setting in positions:
+    for position in positions:
         spec = markets[position.market]
-        figures = position_figures(position, spec, prices[spec.oracle], setting.leverage, decimals)
+        mark = prices[spec.oracle]
+        size = position.size
+        notional = abs(size) * mark
+        tiers = spec.tiers
+        index = 0
+        last = len(tiers) - 1
+        while index < last and notional > tiers[index].max_notional:
+            index += 1
+        tier = tiers[index]
+        leverage = position.leverage
+        if leverage is None or leverage > tier.max_leverage:
+            leverage = tier.max_leverage
+        pnl = _pnl_units((size * mark - position.cost) * value_scale)
+        scaled = notional * value_scale
+        im = _requirement_units(scaled / leverage)
+        mm = _requirement_units((notional * tier.mmr - tier.cum) * value_scale)
         if detail is not None:
-            detail.append((position, setting, figures))
-        pnl = figures.unrealized_pnl
+            detail.append((position, PositionFigures(_notional_units(scaled), pnl, im, mm, leverage, index)))
         equity += pnl
         equity_maint += pnl
         equity_init += pnl
@@ -159,23 +185,23 @@ def cross_figures(
             assets += pnl
         else:
             liabilities -= pnl
-        initial += figures.initial_margin
-        maintenance += figures.maintenance_margin
+        initial += im
+        maintenance += mm
         at_risk = True
     liabilities += maintenance
     return RiskFigures(equity, equity_maint, equity_init, initial, maintenance, assets, liabilities, at_risk)
 
 
 def isolated_figures(
-    wallet_units: int, settle_decimals: int, position: Position, setting: MarginSetting, book: Book, detail: list | None = None
+    wallet_units: int, settle_decimals: int, position: Position, book: Book, detail: list | None = None
 ) -> RiskFigures:
     """An isolated position: equity = isolated_margin + unrealized_pnl."""
     decimals = book.params.value_decimals
     spec = book.markets[position.market]
     margin = to_units(Decimal(wallet_units).scaleb(-settle_decimals), decimals, Figure.COLLATERAL_VALUE)
-    figures = position_figures(position, spec, book.prices[spec.oracle], setting.leverage, decimals)
+    figures = position_figures(position, spec, book.prices[spec.oracle], decimals)
     if detail is not None:
-        detail.append((position, setting, figures))
+        detail.append((position, figures))
     equity = margin + figures.unrealized_pnl
     assets = max(margin, 0) + max(figures.unrealized_pnl, 0)
     liabilities = max(-margin, 0) + max(-figures.unrealized_pnl, 0) + figures.maintenance_margin

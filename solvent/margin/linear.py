@@ -17,7 +17,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from ..domain.account import MarginSetting
 from ..domain.book import Book
 from ..domain.numbers import ARITHMETIC, ZERO
 from ..domain.position import Position
@@ -60,7 +59,7 @@ class Segment:
 
 
 def cross_exposures(
-    balances: Mapping[str, int], positions: Iterable[tuple[Position, MarginSetting]], book: Book
+    balances: Mapping[str, int], positions: Iterable[Position], book: Book
 ) -> tuple[Decimal, Decimal, dict[str, Exposure]]:
     """Split a cross account into its price-free part (quote-asset collateral) and one
     `Exposure` per oracle. Returns (constant_maint, constant_init, exposures)."""
@@ -84,10 +83,10 @@ def cross_exposures(
         exposure.collateral_maint = _add(exposure.collateral_maint, _mul(amount, w_maint))
         exposure.collateral_init = _add(exposure.collateral_init, _mul(amount, w_init))
         exposure.collateral_value = _add(exposure.collateral_value, amount)
-    for position, setting in positions:
+    for position in positions:
         spec = book.markets[position.market]
         exposure = exposures.setdefault(spec.oracle, Exposure())
-        exposure.legs.append(Leg(position.size, position.cost, spec.tiers, setting.leverage))
+        exposure.legs.append(Leg(position.size, position.cost, spec.tiers, position.leverage))
     return constant_maint, constant_init, exposures
 
 

@@ -19,6 +19,11 @@ model. So a row that is not a candidate provably kept the sign of both figures, 
 exact look. Every `REANCHOR_EVERY` ticks the float values are rebuilt from the constants to
 stop error from accumulating.
 
+Anchoring a row (after a trade, a deposit...) only stages it in a Python dict; staged rows
+are written to the arrays in one vectorized batch before the next tick reads them. Between
+two ticks of a busy market many accounts change, and one fancy-indexed write per array is
+far cheaper than many scalar writes into numpy.
+
 Storage is dense: (oracles × rows) matrices. That is right for thousands of rows; the
 million-account sparse layout is issue #5's.
 """
@@ -37,10 +42,13 @@ class HealthScreen:
         self._oracles = 0
         self._free_rows: list[int] = []
         self._ticks = 0
+        self._staged: dict[int, tuple | None] = {}
         self._alloc(capacity, oracles)
 
     # -- storage --------------------------------------------------------------------------
     def _alloc(self, rows: int, oracles: int) -> None:
+        if getattr(self, "_staged", None):
+            self.flush()
         def grow(old, shape, fill):
             new = np.full(shape, fill, dtype=old.dtype if old is not None else np.float64)
             if old is not None:
@@ -93,15 +101,8 @@ class HealthScreen:
 
     # -- writing a row --------------------------------------------------------------------
     def clear(self, row: int) -> None:
-        self.slope_health[:, row] = 0.0
-        self.slope_free[:, row] = 0.0
-        self.low[:, row] = -np.inf
-        self.high[:, row] = np.inf
-        self.exposed[:, row] = False
-        self.health[row] = self.free[row] = 0.0
-        self.const_health[row] = self.const_free[row] = 0.0
-        self.sign_health[row] = self.sign_free[row] = 1.0
-        self.band[row] = 0.0
+        """Stage the row as exposed to nothing (it can never be a candidate)."""
+        self._staged[row] = None
 
     def anchor(
         self,
@@ -114,36 +115,82 @@ class HealthScreen:
         terms: int,
         quantum: float,
     ) -> None:
-        """Set a row from an exact evaluation: figures at the current prices, their known
+        """Stage a row from an exact evaluation: figures at the current prices, their known
         signs, and per oracle (index, slope_health, slope_free, low, high)."""
-        self.clear(row)
+        self._staged[row] = (health, free, health_negative, free_negative, lines, terms, quantum)
+
+    def flush(self) -> None:
+        """Write every staged row into the arrays (a few vectorized writes in all)."""
+        staged = self._staged
+        if not staged:
+            return
         prices = self.prices
-        moving_h = moving_f = scale = 0.0
-        for index, slope_h, slope_f, low, high in lines:
-            self.slope_health[index, row] = slope_h
-            self.slope_free[index, row] = slope_f
-            self.low[index, row] = low
-            self.high[index, row] = high
-            self.exposed[index, row] = True
-            price = prices[index]
-            moving_h += slope_h * price
-            moving_f += slope_f * price
-            scale += abs(slope_h * price) + abs(slope_f * price)
-        self.health[row] = health
-        self.free[row] = free
-        self.const_health[row] = health - moving_h
-        self.const_free[row] = free - moving_f
-        self.sign_health[row] = -1.0 if health_negative else 1.0
-        self.sign_free[row] = -1.0 if free_negative else 1.0
-        self.band[row] = RELATIVE_BAND * (scale + abs(health) + abs(free)) + (terms + 2) * quantum
+        rows: list[int] = []
+        health: list[float] = []
+        free: list[float] = []
+        const_h: list[float] = []
+        const_f: list[float] = []
+        sign_h: list[float] = []
+        sign_f: list[float] = []
+        band: list[float] = []
+        line_oracle: list[int] = []
+        line_row: list[int] = []
+        line_values: list[tuple[float, float, float, float]] = []
+        for row, entry in staged.items():
+            rows.append(row)
+            if entry is None:
+                health.append(0.0), free.append(0.0), const_h.append(0.0), const_f.append(0.0)
+                sign_h.append(1.0), sign_f.append(1.0), band.append(0.0)
+                continue
+            h, f, h_negative, f_negative, lines, terms, quantum = entry
+            moving_h = moving_f = spread = 0.0
+            for index, s_h, s_f, lo, hi in lines:
+                line_oracle.append(index)
+                line_row.append(row)
+                line_values.append((s_h, s_f, lo, hi))
+                price = prices[index]
+                moving_h += s_h * price
+                moving_f += s_f * price
+                spread += abs(s_h * price) + abs(s_f * price)
+            health.append(h)
+            free.append(f)
+            const_h.append(h - moving_h)
+            const_f.append(f - moving_f)
+            sign_h.append(-1.0 if h_negative else 1.0)
+            sign_f.append(-1.0 if f_negative else 1.0)
+            band.append(RELATIVE_BAND * (spread + abs(h) + abs(f)) + (terms + 2) * quantum)
+        staged.clear()
+        index = np.array(rows, dtype=np.int64)
+        self.slope_health[:, index] = 0.0
+        self.slope_free[:, index] = 0.0
+        self.low[:, index] = -np.inf
+        self.high[:, index] = np.inf
+        self.exposed[:, index] = False
+        self.health[index] = health
+        self.free[index] = free
+        self.const_health[index] = const_h
+        self.const_free[index] = const_f
+        self.sign_health[index] = sign_h
+        self.sign_free[index] = sign_f
+        self.band[index] = band
+        if line_oracle:
+            values = np.array(line_values)
+            at = (np.array(line_oracle, dtype=np.int64), np.array(line_row, dtype=np.int64))
+            self.slope_health[at] = values[:, 0]
+            self.slope_free[at] = values[:, 1]
+            self.low[at] = values[:, 2]
+            self.high[at] = values[:, 3]
+            self.exposed[at] = True
 
     # -- price ticks ----------------------------------------------------------------------
     def set_price(self, index: int, price: float) -> None:
         """Record a price without moving rows (used before any row depends on it)."""
+        self.flush()
         self.prices[index] = price
 
     def tick(self, index: int, price: float) -> np.ndarray:
         """Move every row exposed to oracle `index` to `price`; return candidate rows."""
+        self.flush()
         n = self._rows
         delta = price - self.prices[index]
         self.prices[index] = price
