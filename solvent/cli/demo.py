@@ -45,7 +45,7 @@ from ..simulation.scenario import (
 MAKERS = 4
 MAKER_DEPOSIT_CENTS = 50_000_000 * 100
 MAKER_PREFIX = "mm-"
-DEFAULT_TICKS = 60
+DEFAULT_TICKS = 90
 
 # (share of accounts, leverage range): who trades how hard
 LEVERAGE_PROFILE: tuple[tuple[float, tuple[float, float]], ...] = (
@@ -90,6 +90,8 @@ def _plan_book(scenario: Scenario, rng: random.Random) -> tuple[list[dict[str, A
             iso_leverage = None
             if isolated and position == 0:
                 iso_leverage = float(min(20, max(2, round(leverage * 1.5))))
+                # the isolated margin comes out of the USDC balance: keep it there
+                notional = min(notional, 0.8 * account.cash * iso_leverage)
             planned.append((market, notional, sign, iso_leverage))
         # keep initial margin inside 80 % of the collateral (tiers can cap leverage hard)
         for _ in range(20):
@@ -227,7 +229,7 @@ def run_demo(
     margin_calls = {"book": 0, "crash": 0}
     called_accounts: set[str] = set()
     liquidations: list[dict[str, Any]] = []
-    peak = {"liquidatable": 0, "tick": 0}
+    peak = {"liquidatable": 0, "tick": 0, "last": 0}
     phase = "book"
 
     def apply(command: dict[str, Any]) -> list[dict[str, Any]]:
@@ -295,11 +297,12 @@ def run_demo(
                 apply({"op": "price", "oracle": oracle, "price": point[oracle]})
             status["tick"] = tick
             status["prices"] = point
-            status["liquidatable"] = _live_liquidatable(engine)
+            status["liquidatable"] = peak["last"] = _live_liquidatable(engine)
             if status["liquidatable"] > peak["liquidatable"]:
                 peak.update(liquidatable=status["liquidatable"], tick=tick)
             progress.update(crash, completed=tick)
             live.update(Group(progress, live_table()))
+    console.print()
 
     document = engine.state_document()
     summary = _summarize(document, scenario, path, start_prices, counts, margin_calls, called_accounts,
@@ -345,7 +348,7 @@ def _summarize(document, scenario, path, start_prices, counts, margin_calls, cal
     quantiles = {label: round(_quantile(equities, q), 2)
                  for label, q in (("min", 0), ("p01", 0.01), ("p10", 0.1), ("p25", 0.25), ("p50", 0.5),
                                   ("p75", 0.75), ("p90", 0.9), ("p99", 0.99), ("max", 1))}
-    lows = {o: min(float(point[o]) for point in path) for o in start_prices}
+    lows = {o: min((point[o] for point in path), key=float) for o in start_prices}
     return {
         "accounts": len(entries),
         "traders": len(traders),
@@ -357,12 +360,13 @@ def _summarize(document, scenario, path, start_prices, counts, margin_calls, cal
         "trades": counts["trades"],
         "trades_rejected": counts["trades_rejected"],
         "ticks": len(path),
-        "prices": {o: {"start": start_prices[o], "low": f"{lows[o]:g}", "end": path[-1][o]} for o in start_prices},
+        "prices": {o: {"start": start_prices[o], "low": lows[o], "end": path[-1][o]} for o in start_prices},
         "margin_calls": margin_calls["crash"],
         "margin_calls_book": margin_calls["book"],
         "accounts_margin_called": len(called_accounts),
         "liquidatable": len(breach),
         "liquidatable_accounts": breach,
+        "monitor_liquidatable": peak["last"],
         "peak_liquidatable": peak["liquidatable"],
         "peak_tick": peak["tick"],
         "liquidations": len(liquidations),
