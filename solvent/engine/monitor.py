@@ -24,7 +24,6 @@ from ..risk.screen import HealthScreen
 from .state import EngineState
 
 Unit = tuple[str, str]  # (account id, market or "" for the cross part)
-_EDGE = 1e-12
 _INF = float("inf")
 
 
@@ -145,19 +144,14 @@ class RiskMonitor:
             if row is not None:
                 self.screen.clear(row)
             return
-        decimals = self.state.book.params.value_decimals
-        quantum = 10.0 ** -decimals
-        rows = [
-            (index, v[0], v[1], v[2] * (1 + _EDGE) if v[2] > 0 else v[2], v[3] * (1 - _EDGE))
-            for index, v in lines.items()
-        ]
+        quantum = 10.0 ** -self.state.book.params.value_decimals
         self.screen.anchor(
             self._row(unit),
             figures.health * quantum,
             figures.free_collateral * quantum,
             figures.health < 0,
             figures.free_collateral < 0,
-            rows,
+            [(index, *values) for index, values in lines.items()],
             terms,
             quantum,
         )

@@ -140,7 +140,9 @@ def liquidation_price(exposure: Exposure, other: Decimal, current: Decimal) -> D
     roots: list[Decimal] = []
     low = ZERO
     for high in [*edges, None]:
-        probe = high if high is not None else _add(_mul(low, 2), 1)
+        # Probe strictly inside the piece: a boundary itself is a rounded quotient and may
+        # fall a hair into the next tier.
+        probe = ARITHMETIC.divide(_add(low, high), 2) if high is not None else _add(_mul(low, 2), 1)
         segment = segment_at(exposure, probe)
         if segment.slope_health:
             # K = health at probe − S × probe

@@ -4,28 +4,27 @@ Each row is one risk unit (an account's cross part, or one isolated position). W
 current tiers, health and free collateral are linear in each oracle price
 (`solvent.margin.linear`):
 
-    health_i = c_i + Σ_k slope_health[k, i] × price_k        (free collateral likewise)
+    health_i = c_i + Σ_k slope_health[i, k] × price_k        (free collateral likewise)
 
-A tick of oracle k moves every row by `slope[k] × Δprice` (a rank-1 update). A row is a
-*candidate* for exact re-evaluation when, after the tick,
+The screen does not keep health itself but its *safety margin*:
 
-* its estimated health or free collateral lies within its tolerance band of zero, or on the
-  other side of zero from the row's last exactly-known sign, or
-* the price left the interval on which the row's tiers (and so its slopes) hold.
+    margin_health_i = sign_i × health_i − band_i
 
-The band of a row is `1e-9 × (|c| + Σ |slope × price|) + (terms + 2)` quantums: the first part
-bounds float error by orders of magnitude, the second the per-term rounding of the exact
-model. So a row that is not a candidate provably kept the sign of both figures, and needs no
-exact look. Every `REANCHOR_EVERY` ticks the float values are rebuilt from the constants to
-stop error from accumulating.
+where `sign_i` is the sign (±1) the exact model last gave and `band_i` bounds every error
+the float figure can carry. While the margin is positive the true health provably has the
+sign last seen. A tick of oracle k adds `sign × slope[:, k] × Δprice` to every row (a rank-1
+update); a row is a *candidate* for exact re-evaluation when a margin is ≤ 0 or the price
+left the interval on which the row's tiers (and so its slopes) hold.
+
+`band_i = 1e-9 × (|c| + Σ |slope × price|) + (terms + 2)` quantums: the first part exceeds
+float error by orders of magnitude, the second covers the exact model's per-term rounding.
+Every `REANCHOR_EVERY` ticks the margins are rebuilt from the constants so that error cannot
+accumulate.
 
 Anchoring a row (after a trade, a deposit...) only stages it in a Python dict; staged rows
-are written to the arrays in one vectorized batch before the next tick reads them. Between
-two ticks of a busy market many accounts change, and one fancy-indexed write per array is
-far cheaper than many scalar writes into numpy.
-
-Storage is dense: (oracles × rows) matrices. That is right for thousands of rows; the
-million-account sparse layout is issue #5's.
+are written in one batch (a few fancy-indexed writes) before the next tick reads them. What
+a tick reads is contiguous per oracle. Storage is dense (oracles × rows), which suits
+thousands of rows; the million-account sparse layout is issue #5's.
 """
 
 from __future__ import annotations
@@ -34,52 +33,65 @@ import numpy as np
 
 REANCHOR_EVERY = 4096
 RELATIVE_BAND = 1e-9
+#: Tier intervals are shrunk by this relative amount, so that a price on a boundary is a candidate.
+EDGE = 1e-12
+_INF = float("inf")
+
+Line = tuple[int, float, float, float, float]  # (oracle index, slope_health, slope_free, low, high)
+
+
+# Columns of the per-row record (read on re-anchoring, not on ticks).
+CONST_H, CONST_F, SIGN_H, SIGN_F, BAND = range(5)
+_EMPTY_RECORD = (0.0, 0.0, 1.0, 1.0, 0.0)
+_EMPTY_RECORD_VIEW = memoryview(__import__("array").array("d", _EMPTY_RECORD))
 
 
 class HealthScreen:
+    """Rows of risk units.
+
+    Hot, contiguous per oracle k (what a tick reads):
+      `margins[0|1, row]`            safety margins of health and free collateral
+      `slopes[k, 0|1, row]`          sign × slope of health / free collateral in price k
+      `bounds[k, 0|1, row]`          the price interval (low, high] on which those slopes hold
+    Cold, per row: `record[row]` = (const_h, const_f, sign_h, sign_f, band).
+    """
+
     def __init__(self, capacity: int = 1024, oracles: int = 4) -> None:
         self._rows = 0
         self._oracles = 0
         self._free_rows: list[int] = []
         self._ticks = 0
         self._staged: dict[int, tuple | None] = {}
-        self._alloc(capacity, oracles)
+        self._allocate(capacity, oracles)
 
     # -- storage --------------------------------------------------------------------------
-    def _alloc(self, rows: int, oracles: int) -> None:
-        if getattr(self, "_staged", None):
+    def _allocate(self, rows: int, oracles: int) -> None:
+        old = self.__dict__.get("record")
+        if old is not None:
             self.flush()
-        def grow(old, shape, fill):
-            new = np.full(shape, fill, dtype=old.dtype if old is not None else np.float64)
-            if old is not None:
-                new[tuple(slice(0, n) for n in old.shape)] = old
-            return new
-
-        current = getattr(self, "health", None)
-        self.health = grow(current, (rows,), 0.0)
-        self.free = grow(getattr(self, "free", None), (rows,), 0.0)
-        self.const_health = grow(getattr(self, "const_health", None), (rows,), 0.0)
-        self.const_free = grow(getattr(self, "const_free", None), (rows,), 0.0)
-        self.band = grow(getattr(self, "band", None), (rows,), 0.0)
-        self.sign_health = grow(getattr(self, "sign_health", None), (rows,), 1.0)
-        self.sign_free = grow(getattr(self, "sign_free", None), (rows,), 1.0)
-        self.slope_health = grow(getattr(self, "slope_health", None), (oracles, rows), 0.0)
-        self.slope_free = grow(getattr(self, "slope_free", None), (oracles, rows), 0.0)
-        self.low = grow(getattr(self, "low", None), (oracles, rows), -np.inf)
-        self.high = grow(getattr(self, "high", None), (oracles, rows), np.inf)
-        exposed = getattr(self, "exposed", None)
-        self.exposed = np.zeros((oracles, rows), dtype=bool)
-        if exposed is not None:
-            self.exposed[: exposed.shape[0], : exposed.shape[1]] = exposed
-        self.prices = grow(getattr(self, "prices", None), (oracles,), 0.0)
-        self._capacity = rows
-        self._oracle_capacity = oracles
+        margins = np.full((2, rows), _INF)
+        slopes = np.zeros((oracles, 2, rows))
+        bounds = np.empty((oracles, 2, rows))
+        bounds[:, 0] = -_INF
+        bounds[:, 1] = _INF
+        record = np.tile(np.array(_EMPTY_RECORD), (rows, 1))
+        prices = np.zeros(oracles)
+        if old is not None:
+            n, k = self.record.shape[0], self.slopes.shape[0]
+            margins[:, :n] = self.margins
+            slopes[:k, :, :n] = self.slopes
+            bounds[:k, :, :n] = self.bounds
+            record[:n] = self.record
+            prices[:k] = self.prices
+        self.margins, self.slopes, self.bounds, self.record, self.prices = margins, slopes, bounds, record, prices
+        #: flat float views of the arrays, for cheap scalar writes (rebuilt with the arrays)
+        self._views = tuple(memoryview(a).cast("B").cast("d") for a in (slopes, bounds, margins, record))
 
     def add_oracle(self) -> int:
         index = self._oracles
         self._oracles += 1
-        if self._oracles > self._oracle_capacity:
-            self._alloc(self._capacity, self._oracle_capacity * 2)
+        if self._oracles > self.slopes.shape[0]:
+            self._allocate(self.record.shape[0], self.slopes.shape[0] * 2)
         return index
 
     def new_row(self) -> int:
@@ -87,8 +99,8 @@ class HealthScreen:
             return self._free_rows.pop()
         row = self._rows
         self._rows += 1
-        if self._rows > self._capacity:
-            self._alloc(self._capacity * 2, self._oracle_capacity)
+        if self._rows > self.record.shape[0]:
+            self._allocate(self.record.shape[0] * 2, self.slopes.shape[0])
         return row
 
     def release_row(self, row: int) -> None:
@@ -99,88 +111,63 @@ class HealthScreen:
     def rows(self) -> int:
         return self._rows
 
-    # -- writing a row --------------------------------------------------------------------
+    # -- writing rows ---------------------------------------------------------------------
     def clear(self, row: int) -> None:
-        """Stage the row as exposed to nothing (it can never be a candidate)."""
+        """Stage the row as holding nothing at risk: it is never a candidate."""
         self._staged[row] = None
 
-    def anchor(
-        self,
-        row: int,
-        health: float,
-        free: float,
-        health_negative: bool,
-        free_negative: bool,
-        lines: list[tuple[int, float, float, float, float]],
-        terms: int,
-        quantum: float,
-    ) -> None:
-        """Stage a row from an exact evaluation: figures at the current prices, their known
-        signs, and per oracle (index, slope_health, slope_free, low, high)."""
+    def anchor(self, row: int, health: float, free: float, health_negative: bool, free_negative: bool,
+               lines: list[Line], terms: int, quantum: float) -> None:
+        """Stage a row from an exact evaluation: its figures at the current prices, the signs
+        the exact model gave them, and one line per oracle it depends on."""
         self._staged[row] = (health, free, health_negative, free_negative, lines, terms, quantum)
 
     def flush(self) -> None:
-        """Write every staged row into the arrays (a few vectorized writes in all)."""
+        """Write every staged row into the arrays.
+
+        Writes go through flat memoryviews of the arrays: a plain buffer store costs ~50 ns,
+        a numpy call several µs, and a tick typically finds only a handful of staged rows."""
         staged = self._staged
         if not staged:
             return
-        prices = self.prices
-        rows: list[int] = []
-        health: list[float] = []
-        free: list[float] = []
-        const_h: list[float] = []
-        const_f: list[float] = []
-        sign_h: list[float] = []
-        sign_f: list[float] = []
-        band: list[float] = []
-        line_oracle: list[int] = []
-        line_row: list[int] = []
-        line_values: list[tuple[float, float, float, float]] = []
+        prices = self.prices.tolist()
+        cap = self.record.shape[0]
+        oracles = self.slopes.shape[0]
+        slopes, bounds, margins, record = self._views
         for row, entry in staged.items():
-            rows.append(row)
+            for k in range(oracles):
+                at = 2 * k * cap + row
+                slopes[at] = slopes[at + cap] = 0.0
+                bounds[at] = -_INF
+                bounds[at + cap] = _INF
+            base = 5 * row
             if entry is None:
-                health.append(0.0), free.append(0.0), const_h.append(0.0), const_f.append(0.0)
-                sign_h.append(1.0), sign_f.append(1.0), band.append(0.0)
+                margins[row] = margins[cap + row] = _INF
+                record[base:base + 5] = _EMPTY_RECORD_VIEW
                 continue
-            h, f, h_negative, f_negative, lines, terms, quantum = entry
+            health, free, h_negative, f_negative, lines, terms, quantum = entry
+            sign_h = -1.0 if h_negative else 1.0
+            sign_f = -1.0 if f_negative else 1.0
             moving_h = moving_f = spread = 0.0
             for index, s_h, s_f, lo, hi in lines:
-                line_oracle.append(index)
-                line_row.append(row)
-                line_values.append((s_h, s_f, lo, hi))
+                at = 2 * index * cap + row
+                slopes[at] = sign_h * s_h
+                slopes[at + cap] = sign_f * s_f
+                bounds[at] = lo * (1 + EDGE) if lo > 0 else lo
+                bounds[at + cap] = hi * (1 - EDGE)
                 price = prices[index]
                 moving_h += s_h * price
                 moving_f += s_f * price
-                spread += abs(s_h * price) + abs(s_f * price)
-            health.append(h)
-            free.append(f)
-            const_h.append(h - moving_h)
-            const_f.append(f - moving_f)
-            sign_h.append(-1.0 if h_negative else 1.0)
-            sign_f.append(-1.0 if f_negative else 1.0)
-            band.append(RELATIVE_BAND * (spread + abs(h) + abs(f)) + (terms + 2) * quantum)
+                spread += abs(s_h) * price + abs(s_f) * price
+            band = RELATIVE_BAND * (spread + abs(health) + abs(free)) + (terms + 2) * quantum
+            margins[row] = sign_h * health - band
+            margins[cap + row] = sign_f * free - band
+            record[base] = health - moving_h
+            record[base + 1] = free - moving_f
+            record[base + 2] = sign_h
+            record[base + 3] = sign_f
+            record[base + 4] = band
         staged.clear()
-        index = np.array(rows, dtype=np.int64)
-        self.slope_health[:, index] = 0.0
-        self.slope_free[:, index] = 0.0
-        self.low[:, index] = -np.inf
-        self.high[:, index] = np.inf
-        self.exposed[:, index] = False
-        self.health[index] = health
-        self.free[index] = free
-        self.const_health[index] = const_h
-        self.const_free[index] = const_f
-        self.sign_health[index] = sign_h
-        self.sign_free[index] = sign_f
-        self.band[index] = band
-        if line_oracle:
-            values = np.array(line_values)
-            at = (np.array(line_oracle, dtype=np.int64), np.array(line_row, dtype=np.int64))
-            self.slope_health[at] = values[:, 0]
-            self.slope_free[at] = values[:, 1]
-            self.low[at] = values[:, 2]
-            self.high[at] = values[:, 3]
-            self.exposed[at] = True
 
     # -- price ticks ----------------------------------------------------------------------
     def set_price(self, index: int, price: float) -> None:
@@ -189,31 +176,43 @@ class HealthScreen:
         self.prices[index] = price
 
     def tick(self, index: int, price: float) -> np.ndarray:
-        """Move every row exposed to oracle `index` to `price`; return candidate rows."""
+        """Move every row to oracle `index` at `price`; return the candidate rows."""
         self.flush()
         n = self._rows
         delta = price - self.prices[index]
         self.prices[index] = price
         self._ticks += 1
         if self._ticks % REANCHOR_EVERY == 0:
-            self._rebuild()
-        else:
-            health = self.health[:n]
-            free = self.free[:n]
-            health += self.slope_health[index, :n] * delta
-            free += self.slope_free[index, :n] * delta
+            self.rebuild()
+        elif delta:
+            self.margins[:, :n] += self.slopes[index, :, :n] * delta
         return self.candidates(index)
 
     def candidates(self, index: int) -> np.ndarray:
         n = self._rows
-        band = self.band[:n]
-        near = (self.health[:n] * self.sign_health[:n] <= band) | (self.free[:n] * self.sign_free[:n] <= band)
         price = self.prices[index]
-        outside = (self.low[index, :n] >= price) | (self.high[index, :n] < price)
-        return np.flatnonzero((near | outside) & self.exposed[index, :n])
+        bounds = self.bounds[index, :, :n]
+        flagged = self.margins[:, :n].min(axis=0) <= 0.0
+        flagged |= bounds[0] >= price
+        flagged |= bounds[1] < price
+        return np.flatnonzero(flagged)
 
-    def _rebuild(self) -> None:
-        n, k = self._rows, self._oracles
-        prices = self.prices[:k]
-        self.health[:n] = self.const_health[:n] + prices @ self.slope_health[:k, :n]
-        self.free[:n] = self.const_free[:n] + prices @ self.slope_free[:k, :n]
+    def rebuild(self) -> None:
+        """Recompute every margin from the constants (no accumulated error)."""
+        n = self._rows
+        record = self.record[:n]
+        present = np.isfinite(self.margins[0, :n])
+        for figure, (const, sign) in enumerate(((CONST_H, SIGN_H), (CONST_F, SIGN_F))):
+            signed = np.tensordot(self.prices, self.slopes[:, figure, :n], axes=1)  # = sign × Σ slope × price
+            value = record[:, sign] * record[:, const] + signed  # = sign × figure
+            self.margins[figure, :n] = np.where(present, value - record[:, BAND], _INF)
+
+    # -- reading (tests and diagnostics) ----------------------------------------------------
+    def estimate(self, row: int) -> tuple[float, float]:
+        """The float (health, free collateral) of a row at the current prices."""
+        self.flush()
+        const_h, const_f, sign_h, sign_f, _ = self.record[row]
+        return (
+            float(const_h + sign_h * (self.slopes[:, 0, row] @ self.prices)),
+            float(const_f + sign_f * (self.slopes[:, 1, row] @ self.prices)),
+        )

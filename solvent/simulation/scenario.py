@@ -35,6 +35,7 @@ from typing import Any
 
 __all__ = [
     "MarketDef",
+    "PRESETS",
     "Scenario",
     "ScenarioConfig",
     "crash_path",
@@ -158,7 +159,8 @@ class ScenarioConfig:
     """What to generate. `commands` is the exact length of `generate`'s stream (setup excluded).
 
     Op shares: `trade_share` and `price_share` of the stream; the rest is divided among the
-    other ops in proportion to their `*_weight`s."""
+    other ops in proportion to their `*_weight`s (by default funding is rare, ~0.1 % of the
+    stream: one settlement touches every holder of a market, as every 8 hours on a venue)."""
 
     accounts: int = 100
     markets: int = 3

@@ -1,0 +1,544 @@
+"""A hypothesis state machine over the whole engine.
+
+Random deposits, withdrawals (borrows beyond the balance of a borrowable asset included),
+transfers, trades (sizes on the step grid, prices near the mark, fees), margin-mode switches
+(isolated with leverage), isolated-margin moves, price moves (large jumps included), funding
+with signed rates, queries, duplicate client ids and refused commands, over four accounts,
+three assets (USDC 6 decimals, ETH collateral with a haircut and borrowable, USD2 a quote asset
+with 2 decimals) and three markets with small tiers, so that tier crossings happen.
+
+After every step:
+
+(a) conservation: the ledger reports itself balanced, and for every asset the balances of all
+    ledger accounts but the outside world sum to the net deposits this test counted itself;
+(b) a command answered by one `rejected` event changed nothing (state document bytes, hash,
+    internal positions, settings, client ids and the monitor's status sets);
+(c) every cached figure equals a recomputation from scratch: the monitor's liquidatable and
+    margin-called sets against `cross_figures` / `isolated_figures`, and the ledger's running
+    totals against a recount;
+(d) `health < 0` exactly when `health_factor < 1`, for every account entry;
+and at teardown (e): replaying the recorded commands into a fresh engine gives byte-identical
+events and the same state and hash.
+"""
+
+from __future__ import annotations
+
+import copy
+from decimal import ROUND_DOWN, Decimal, localcontext
+
+import msgspec
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
+
+from solvent import Engine
+from solvent.domain.ids import is_system, isolated_wallet
+from solvent.domain.numbers import ARITHMETIC, format_units
+from solvent.margin.figures import cross_figures, isolated_figures
+
+EXTERNAL = "#external"
+PNL_PREFIX = "@pnl:"
+
+ACCOUNTS = ["a1", "a2", "a3", "a4"]
+ASSET_DECIMALS = {"USDC": 6, "ETH": 8, "USD2": 2}
+#: largest whole amount a random deposit / withdrawal / transfer uses, per asset
+ASSET_SPAN = {"USDC": 20_000, "ETH": 10, "USD2": 5_000}
+
+#: market -> (oracle, settle asset, step decimals, price decimals, largest size in steps)
+MARKETS = {
+    "ETH-PERP": ("ETH-USD", "USDC", 2, 2, 1_000),
+    "BTC-PERP": ("BTC-USD", "USDC", 3, 1, 500),
+    "SOL-PERP": ("SOL-USD", "USD2", 1, 2, 500),
+}
+ORACLES = {"ETH-USD": "3000.00", "BTC-USD": "60000.0", "SOL-USD": "150.00"}
+
+SETUP = [
+    {"op": "asset", "id": "USDC", "decimals": 6, "oracle": None, "weight_init": "1", "weight_maint": "1"},
+    {"op": "asset", "id": "ETH", "decimals": 8, "oracle": "ETH-USD", "weight_init": "0.8", "weight_maint": "0.85",
+     "liability_weight_init": "1.25", "liability_weight_maint": "1.1",
+     "rate_model": {"base": "0.01", "slope1": "0.04", "slope2": "0.75", "optimal_utilization": "0.8",
+                    "reserve_factor": "0.1"}},
+    {"op": "asset", "id": "USD2", "decimals": 2, "oracle": None, "weight_init": "1", "weight_maint": "1"},
+    {"op": "market", "id": "ETH-PERP", "oracle": "ETH-USD", "settle": "USDC", "step_size": "0.01",
+     "liquidation_fee": "0.01",
+     "tiers": [{"max_notional": "5000", "mmr": "0.01", "max_leverage": "50"},
+               {"max_notional": "20000", "mmr": "0.025", "max_leverage": "20"},
+               {"mmr": "0.05", "max_leverage": "10"}]},
+    {"op": "market", "id": "BTC-PERP", "oracle": "BTC-USD", "settle": "USDC", "step_size": "0.001",
+     "liquidation_fee": "0.0125",
+     "tiers": [{"max_notional": "10000", "mmr": "0.005", "max_leverage": "100"},
+               {"max_notional": "50000", "mmr": "0.01", "max_leverage": "50"},
+               {"mmr": "0.1", "max_leverage": "5"}]},
+    {"op": "market", "id": "SOL-PERP", "oracle": "SOL-USD", "settle": "USD2", "step_size": "0.1",
+     "liquidation_fee": "0.015",
+     "tiers": [{"max_notional": "2000", "mmr": "0.02", "max_leverage": "25"},
+               {"mmr": "0.05", "max_leverage": "10"}]},
+    *({"op": "price", "oracle": o, "price": p} for o, p in ORACLES.items()),
+]
+
+MIN_PRICE = Decimal("0.5")
+MAX_PRICE = Decimal("10000000")
+
+
+def amount_text(units: int, asset: str) -> str:
+    return format_units(units, ASSET_DECIMALS[asset])
+
+
+def is_rejection(events: list[dict]) -> bool:
+    return len(events) == 1 and events[0]["event"] == "rejected"
+
+
+def encode(value) -> bytes:
+    return msgspec.json.encode(value)
+
+
+units_of = {  # a random amount in quantums of each asset, biased towards round figures
+    asset: st.one_of(
+        st.integers(1, ASSET_SPAN[asset] * 10 ** ASSET_DECIMALS[asset]),
+        st.integers(1, ASSET_SPAN[asset]).map(lambda n, d=ASSET_DECIMALS[asset]: n * 10**d),
+    )
+    for asset in ASSET_DECIMALS
+}
+accounts = st.sampled_from(ACCOUNTS)
+assets = st.sampled_from(sorted(ASSET_DECIMALS))
+markets = st.sampled_from(sorted(MARKETS))
+leverages = st.one_of(st.none(), st.sampled_from(["1", "2", "3.5", "5", "10", "20", "75", "200"]))
+price_factors = st.one_of(  # per mille of the current price
+    st.integers(970, 1030),
+    st.integers(900, 1100),
+    st.sampled_from([250, 400, 500, 667, 1500, 2000, 3000]),  # jumps
+)
+
+
+class EngineMachine(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.engine = Engine()
+        self.log: list[tuple[dict, list[dict]]] = []  # (command, events) in order
+        self.net_deposits = {asset: 0 for asset in ASSET_DECIMALS}
+        self.snapshot_cache: bytes | None = None
+        self.next_id = 0
+        self.applied_ids: list[tuple[str, dict]] = []
+        for command in SETUP:
+            events = self.run(command)
+            assert not any(e["event"] == "rejected" for e in events), (command, events)
+
+    # -- helpers --------------------------------------------------------------------------
+    def snapshot(self, document: dict | None = None) -> bytes:
+        """Everything a command may change, as bytes. The state document's `commands` counter
+        is left out: it is the seq of the next command and advances with every command, a
+        refused one included (a rejected event carries its own seq)."""
+        engine = self.engine
+        document = dict(engine.state_document() if document is None else document)
+        document.pop("commands")
+        state = engine.state
+        internals = {
+            "hash": engine.state_hash(),
+            "balances": {a: dict(sorted(state.ledger.balances(a).items())) for a in sorted(state.ledger.accounts())},
+            "totals": {a: [state.ledger.total_deposits(a), state.ledger.total_borrows(a)] for a in sorted(ASSET_DECIMALS)},
+            "positions": {
+                a: {m: repr(p) for m, p in sorted(acct.positions.items())} for a, acct in sorted(state.accounts.items())
+            },
+            "settings": {
+                a: {m: repr(s) for m, s in sorted(acct.settings.items())} for a, acct in sorted(state.accounts.items())
+            },
+            "holders": {m: sorted(h) for m, h in sorted(state.holders.items())},
+            "applied_ids": sorted(state.applied_ids),
+            "clock": str(state.clock),
+            "liquidatable": sorted(self.engine.monitor.liquidatable),
+            "margin_called": sorted(self.engine.monitor.margin_called),
+        }
+        return encode([document, internals])
+
+    def run(self, command: dict, *, with_id: bool = True) -> list[dict]:
+        if with_id and command["op"] not in ("asset", "market", "account", "order_check") and self.next_id % 3 == 0:
+            command = {**command, "id": f"cmd-{self.next_id}"}
+        self.next_id += 1
+        before = self.snapshot_cache if self.snapshot_cache is not None else self.snapshot()
+        events = self.engine.apply(copy.deepcopy(command))
+        self.log.append((command, copy.deepcopy(events)))
+        seq = len(self.log) - 1
+        assert all(e["seq"] == seq for e in events), events
+        if is_rejection(events):
+            after = self.snapshot()
+            assert after == before, f"rejected command changed the state: {command} -> {events}"
+            self.snapshot_cache = after
+        else:
+            assert not any(e["event"] == "rejected" for e in events), events
+            self.snapshot_cache = None
+            if command["op"] in ("deposit", "withdraw"):
+                units = int(Decimal(command["amount"]).scaleb(ASSET_DECIMALS[command["asset"]]))
+                self.net_deposits[command["asset"]] += units if command["op"] == "deposit" else -units
+            if "id" in command and command["op"] not in ("asset", "market", "account", "order_check"):
+                self.applied_ids.append((command["id"], command))
+        return events
+
+    def run_query(self, command: dict) -> list[dict]:
+        """A command that must change nothing whatever it answers."""
+        before = self.snapshot_cache if self.snapshot_cache is not None else self.snapshot()
+        events = self.run(command, with_id=False)
+        after = self.snapshot()
+        assert after == before, f"query changed the state: {command} -> {events}"
+        self.snapshot_cache = after
+        return events
+
+    def mark(self, market: str) -> Decimal:
+        return self.engine.state.book.prices[MARKETS[market][0]]
+
+    def position(self, account: str, market: str):
+        acct = self.engine.state.accounts.get(account)
+        return None if acct is None else acct.positions.get(market)
+
+    @initialize(data=st.data())
+    def fund_accounts(self, data):
+        """Every account opens with some USDC and USD2, most with some ETH as well."""
+        for account in ACCOUNTS:
+            for asset, low, high in (("USDC", 200, 8_000), ("USD2", 50, 1_000), ("ETH", 0, 2)):
+                whole = data.draw(st.integers(low, high), label=f"{account} {asset}")
+                if whole:
+                    self.run({"op": "deposit", "account": account, "asset": asset,
+                              "amount": amount_text(whole * 10 ** ASSET_DECIMALS[asset], asset)})
+
+    @initialize(data=st.data())
+    def open_positions(self, data):
+        """Start from leveraged positions, one of them isolated, so that price moves matter."""
+        multiple = data.draw(st.sampled_from([0, 5, 10, 20, 35]), label="cross multiple")
+        if multiple:
+            self.leveraged_trade("ETH-PERP", "a1", "a2", data, multiple, 0)
+        leverage = data.draw(st.sampled_from([None, "3", "10", "25"]), label="isolated leverage")
+        if leverage is not None:
+            self.run({"op": "margin_mode", "account": "a3", "market": "SOL-PERP", "mode": "isolated",
+                      "leverage": leverage})
+            self.small_trade("SOL-PERP", "a3", "a4", data, 0)
+
+    # -- value ----------------------------------------------------------------------------
+    @rule(account=st.one_of(accounts, accounts, accounts, st.just("@insurance")), asset=assets, data=st.data())
+    def deposit(self, account, asset, data):
+        units = data.draw(units_of[asset])
+        self.run({"op": "deposit", "account": account, "asset": asset, "amount": amount_text(units, asset)})
+
+    @rule(account=st.one_of(accounts, st.just("nobody")), asset=assets, data=st.data())
+    def withdraw(self, account, asset, data):
+        balance = self.engine.state.ledger.balance(account, asset)
+        per_mille = data.draw(st.integers(1, 1500))
+        units = balance * per_mille // 1000 if balance > 0 and data.draw(st.booleans()) else data.draw(units_of[asset])
+        if units <= 0:
+            units = 1
+        self.run({"op": "withdraw", "account": account, "asset": asset, "amount": amount_text(units, asset)})
+
+    @rule(account=accounts, data=st.data())
+    def borrow_eth(self, account, data):
+        """Withdraw or transfer beyond the ETH balance: a borrow, subject to the checks."""
+        balance = max(self.engine.state.ledger.balance(account, "ETH"), 0)
+        extra = data.draw(st.integers(1, 3 * 10**8))
+        amount = amount_text(balance + extra, "ETH")
+        if data.draw(st.booleans()):
+            self.run({"op": "withdraw", "account": account, "asset": "ETH", "amount": amount})
+        else:
+            target = data.draw(accounts.filter(lambda a: a != account))
+            self.run({"op": "transfer", "from": account, "to": target, "asset": "ETH", "amount": amount})
+
+    @rule(source=accounts, recipient=st.one_of(accounts, st.just("@insurance")), asset=assets, data=st.data())
+    def transfer(self, source, recipient, asset, data):
+        units = data.draw(units_of[asset])
+        self.run({"op": "transfer", "from": source, "to": recipient, "asset": asset, "amount": amount_text(units, asset)})
+
+    # -- trading --------------------------------------------------------------------------
+    def _trade(self, market, buyer, seller, steps, offset, buyer_fee, seller_fee) -> tuple[dict, list[dict]]:
+        oracle, settle, step_decimals, price_decimals, _ = MARKETS[market]
+        price = (self.mark(market) * (1000 + offset) / 1000).quantize(Decimal(1).scaleb(-price_decimals), ROUND_DOWN)
+        price = max(price, Decimal(1).scaleb(-price_decimals))
+        command = {
+            "op": "trade", "market": market, "buyer": buyer, "seller": seller,
+            "size": format_units(steps, step_decimals), "price": format(price, "f"),
+        }
+        if buyer_fee is not None:
+            command["buyer_fee"] = amount_text(buyer_fee, settle)
+        if seller_fee is not None:
+            command["seller_fee"] = amount_text(seller_fee, settle)
+        return command, self.run(command)
+
+    @rule(market=markets, buyer=accounts, seller=accounts, data=st.data(),
+          offset=st.integers(-50, 50), fees=st.booleans())
+    def trade(self, market, buyer, seller, data, offset, fees):
+        steps = data.draw(st.integers(1, MARKETS[market][4]))
+        settle = MARKETS[market][1]
+        fee = st.one_of(st.none(), st.integers(0, 5 * 10 ** ASSET_DECIMALS[settle])) if fees else st.none()
+        command, events = self._trade(market, buyer, seller, steps, offset, data.draw(fee), data.draw(fee))
+        if buyer == seller:
+            assert is_rejection(events) and events[0]["code"] == "self_trade"
+
+    @rule(market=markets, buyer=accounts, seller=accounts, data=st.data(), offset=st.integers(-20, 20))
+    def small_trade(self, market, buyer, seller, data, offset):
+        if buyer != seller:
+            steps = data.draw(st.integers(1, MARKETS[market][4] // 10))
+            self._trade(market, buyer, seller, steps, offset, None, None)
+
+    @rule(market=markets, buyer=accounts, seller=accounts, data=st.data(),
+          multiple=st.sampled_from([1, 3, 8, 15, 30, 60]), offset=st.integers(-10, 10))
+    def leveraged_trade(self, market, buyer, seller, data, multiple, offset):
+        """A trade sized to a multiple of the smaller free collateral of the two sides: high
+        leverage, tier crossings, and refusals for insufficient margin."""
+        if buyer == seller:
+            return
+        free = min(Decimal(self.engine.account(a)["free_collateral"]) for a in (buyer, seller))
+        if free <= 0:
+            return
+        step_decimals = MARKETS[market][2]
+        steps = int((free * multiple / self.mark(market)).scaleb(step_decimals))
+        steps = min(max(steps, 1), 10**8)
+        self._trade(market, buyer, seller, steps, offset, None, None)
+
+    @rule(market=markets, data=st.data(), offset=st.integers(-50, 50))
+    def reduce(self, market, data, offset):
+        """A trade that only reduces one side's position: never refused for that side."""
+        holders = sorted(a for a in ACCOUNTS if self.position(a, market) is not None)
+        if not holders:
+            return
+        reducer = data.draw(st.sampled_from(holders))
+        other = data.draw(accounts.filter(lambda a: a != reducer))
+        position = self.position(reducer, market)
+        step_decimals = MARKETS[market][2]
+        total_steps = int(abs(position.size).scaleb(step_decimals))
+        steps = data.draw(st.integers(1, total_steps))
+        long = position.size > 0
+        buyer, seller = (other, reducer) if long else (reducer, other)
+        command, events = self._trade(market, buyer, seller, steps, offset, None, None)
+        if is_rejection(events):
+            role = "seller" if long else "buyer"
+            assert not events[0]["message"].startswith(f"{role} {reducer} "), (command, events)
+            # the admission check alone must accept the reducing side
+            size = -Decimal(command["size"]) if long else Decimal(command["size"])
+            check = self.run_query({"op": "order_check", "account": reducer, "market": market,
+                                    "size": format(size, "f"), "price": command["price"]})
+            assert check[0]["event"] == "order_check" and check[0]["accepted"] is True, (command, check)
+
+    @rule(account=accounts, market=markets, mode=st.sampled_from(["cross", "isolated", "isolated"]), leverage=leverages)
+    def margin_mode(self, account, market, mode, leverage):
+        command = {"op": "margin_mode", "account": account, "market": market, "mode": mode}
+        if leverage is not None:
+            command["leverage"] = leverage
+        events = self.run(command)
+        if self.position(account, market) is not None:
+            assert is_rejection(events) and events[0]["code"] == "position_open"
+
+    @rule(data=st.data())
+    def isolated_margin(self, data):
+        isolated = sorted(
+            (a, m) for a in ACCOUNTS for m in MARKETS if (p := self.position(a, m)) is not None and p.isolated
+        )
+        account, market = data.draw(st.sampled_from(isolated) if isolated else st.tuples(accounts, markets))
+        settle = MARKETS[market][1]
+        units = data.draw(st.one_of(st.integers(1, 2_000 * 10 ** ASSET_DECIMALS[settle]),
+                                    st.integers(1, 50 * 10 ** ASSET_DECIMALS[settle])))
+        sign = data.draw(st.sampled_from([1, -1]))
+        self.run({"op": "isolated_margin", "account": account, "market": market,
+                  "amount": amount_text(sign * units, settle)})
+
+    # -- market data ----------------------------------------------------------------------
+    @rule(oracle=st.sampled_from(sorted(ORACLES)), factor=price_factors)
+    def price(self, oracle, factor):
+        current = self.engine.state.book.prices[oracle]
+        new = (current * factor / 1000).quantize(Decimal("0.01"), ROUND_DOWN)
+        new = min(max(new, MIN_PRICE), MAX_PRICE)
+        self.run({"op": "price", "oracle": oracle, "price": format(new, "f")})
+
+    @rule(oracle=st.sampled_from(sorted(ORACLES)),
+          factor=st.sampled_from([300, 500, 700, 800, 900, 950, 1050, 1100, 1250, 1500, 2000, 3000]))
+    def jump(self, oracle, factor):
+        self.price(oracle, factor)
+
+    @rule(market=markets, rate=st.integers(-10_000, 10_000))
+    def funding(self, market, rate):
+        events = self.run({"op": "funding", "market": market, "rate": format_units(rate, 6)})
+        assert not is_rejection(events), events
+
+    @rule(seconds=st.integers(0, 10_000))
+    def time(self, seconds):
+        clock = self.engine.state.clock or Decimal(1_700_000_000)
+        self.run({"op": "time", "ts": int(clock) + seconds})
+
+    # -- queries, duplicates, refusals ----------------------------------------------------
+    @rule(account=accounts, market=markets, data=st.data(), offset=st.integers(-50, 50))
+    def order_check(self, account, market, data, offset):
+        step_decimals = MARKETS[market][2]
+        steps = data.draw(st.integers(-MARKETS[market][4], MARKETS[market][4]).filter(bool))
+        price = (self.mark(market) * (1000 + offset) / 1000).quantize(Decimal("0.01"), ROUND_DOWN)
+        self.run_query({"op": "order_check", "account": account, "market": market,
+                        "size": format_units(steps, step_decimals), "price": format(max(price, Decimal("0.01")), "f")})
+
+    @rule(account=st.one_of(accounts, st.sampled_from(["@insurance", "@fees", "@pnl:ETH-PERP"])))
+    def account_query(self, account):
+        events = self.run_query({"op": "account", "account": account})
+        if self.engine.state.account_exists(account):
+            assert events[0]["event"] == "account"
+            expected = self.engine.account(account)
+            assert encode({k: v for k, v in events[0].items() if k not in ("event", "seq", "account")}) == encode(expected)
+        else:
+            assert events[0]["code"] == "unknown_account"
+
+    @precondition(lambda self: self.applied_ids)
+    @rule(data=st.data())
+    def resend_duplicate(self, data):
+        client_id, command = data.draw(st.sampled_from(self.applied_ids))
+        events = self.run(command, with_id=False)
+        assert is_rejection(events) and events[0]["code"] == "duplicate", (command, events)
+
+    @rule(data=st.data())
+    def bad_command(self, data):
+        """A refused command in a non-trivial state: nothing may change (checked in run)."""
+        account = data.draw(accounts)
+        command = data.draw(st.sampled_from([
+            {"op": "deposit", "account": account, "asset": "USD2", "amount": "1.001"},
+            {"op": "withdraw", "account": account, "asset": "USDC", "amount": "-5"},
+            {"op": "trade", "market": "ETH-PERP", "buyer": account, "seller": "a1" if account != "a1" else "a2",
+             "size": "0.015", "price": "3000"},
+            {"op": "transfer", "from": account, "to": "ghost", "asset": "USDC", "amount": "1"},
+            {"op": "isolated_margin", "account": account, "market": "NOPE", "amount": "1"},
+            {"op": "price", "oracle": "ETH-USD", "price": "NaN"},
+            {"op": "funding", "market": "BTC-PERP", "rate": "2"},
+            {"op": "deposit", "account": account, "asset": "USDC", "amount": "1", "colour": "red"},
+        ]))
+        events = self.run(command)
+        assert is_rejection(events), (command, events)
+
+    # -- invariants -----------------------------------------------------------------------
+    @invariant()
+    def conservation(self):
+        ledger = self.engine.state.ledger
+        assert ledger.is_balanced()
+        sums = {asset: 0 for asset in ASSET_DECIMALS}
+        deposits = {asset: 0 for asset in ASSET_DECIMALS}
+        borrows = {asset: 0 for asset in ASSET_DECIMALS}
+        for account in list(ledger.accounts()):
+            for asset, units in ledger.balances(account).items():
+                assert units != 0, "the ledger keeps no zero balances"
+                if account == EXTERNAL:
+                    continue
+                sums[asset] += units
+                if not account.startswith(PNL_PREFIX):
+                    if units > 0:
+                        deposits[asset] += units
+                    else:
+                        borrows[asset] -= units
+        assert sums == self.net_deposits
+        for asset in ASSET_DECIMALS:
+            assert ledger.net_deposits(asset) == self.net_deposits[asset]
+            assert ledger.total_deposits(asset) == deposits[asset], asset
+            assert ledger.total_borrows(asset) == borrows[asset], asset
+
+    @invariant()
+    def cached_figures_match_recomputation(self):
+        engine = self.engine
+        state = engine.state
+        monitor = engine.monitor
+        book = state.book
+        expected_liquidatable = set()
+        expected_called = set()
+        with localcontext(ARITHMETIC):
+            for account_id, account in state.accounts.items():
+                if is_system(account_id):
+                    continue
+                units = [(account_id, "")]
+                figures = [cross_figures(state.ledger.balances(account_id),
+                                         [p for p in account.positions.values() if not p.isolated], book)]
+                for market, position in account.positions.items():
+                    assert position.size != 0
+                    assert account_id in state.holders[market]
+                    if position.isolated:
+                        settle = book.markets[market].settle
+                        wallet = state.ledger.balance(isolated_wallet(account_id, market), settle)
+                        units.append((account_id, market))
+                        figures.append(isolated_figures(wallet, book.assets[settle].decimals, position, book))
+                for unit, fig in zip(units, figures):
+                    if fig.liquidatable:
+                        expected_liquidatable.add(unit)
+                    if fig.free_collateral < 0 and fig.at_risk:
+                        expected_called.add(unit)
+        assert monitor.liquidatable == expected_liquidatable, (
+            f"monitor says {sorted(monitor.liquidatable)}, recomputation {sorted(expected_liquidatable)}")
+        assert monitor.margin_called == expected_called, (
+            f"monitor says {sorted(monitor.margin_called)}, recomputation {sorted(expected_called)}")
+        for market, holders in state.holders.items():
+            for holder in holders:
+                assert market in state.accounts[holder].positions
+
+    @invariant()
+    def document_is_consistent(self):
+        document = self.engine.state_document()
+        assert document["ledger"]["balanced"] is True
+        assert document["ledger"]["hash"] == self.engine.state_hash()
+        monitor = self.engine.monitor
+        for account_id, entry in document["accounts"].items():
+            health = Decimal(entry["health"])
+            factor = entry["health_factor"]
+            if factor is None:
+                assert health >= 0, (account_id, entry)
+            else:
+                assert (health < 0) == (Decimal(factor) < 1), (account_id, entry["health"], factor)
+            if entry["margin_ratio"] is None:
+                assert Decimal(entry["equity_maint"]) <= 0
+            if not is_system(account_id):
+                assert entry["liquidatable"] == ((account_id, "") in monitor.liquidatable), (account_id, entry)
+                for market, position in entry["positions"].items():
+                    if position["mode"] == "isolated":
+                        assert position["liquidatable"] == ((account_id, market) in monitor.liquidatable)
+            else:
+                assert entry["liquidatable"] is False
+            assert entry["equity"] is not None
+        for asset, units in self.net_deposits.items():
+            total = sum(Decimal(e["balances"].get(asset, "0")) for e in document["accounts"].values())
+            wallets = sum(
+                self.engine.state.ledger.balance(isolated_wallet(a, m), asset)
+                for a in ACCOUNTS for m in MARKETS
+            )
+            assert total + Decimal(wallets).scaleb(-ASSET_DECIMALS[asset]) == Decimal(units).scaleb(-ASSET_DECIMALS[asset])
+        self.snapshot_cache = self.snapshot(document)  # the "before" of the next command
+
+    # -- teardown: (e) replay ---------------------------------------------------------------
+    def teardown(self) -> None:
+        final_hash = self.engine.state_hash()
+        final_document = encode(self.engine.state_document())
+        recorded = encode([events for _, events in self.log])
+        replica = Engine()
+        replayed = [replica.apply(copy.deepcopy(command)) for command, _ in self.log]
+        assert encode(replayed) == recorded
+        assert replica.state_hash() == final_hash
+        assert encode(replica.state_document()) == final_document
+        # the same stream as JSON text: the same events and state
+        texted = Engine()
+        replayed_text = [texted.apply(encode(command).decode()) for command, _ in self.log]
+        assert encode(replayed_text) == recorded
+        assert texted.state_hash() == final_hash
+
+
+FAST = settings(
+    max_examples=40,
+    stateful_step_count=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large],
+)
+
+TestEngineStateMachine = EngineMachine.TestCase
+TestEngineStateMachine.settings = FAST
+
+
+@pytest.mark.slow
+def test_engine_state_machine_heavy() -> None:
+    run_state_machine_as_test(
+        EngineMachine,
+        settings=settings(
+            max_examples=400,
+            stateful_step_count=120,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+        ),
+    )
