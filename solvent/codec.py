@@ -36,7 +36,7 @@ MAX_TIERS = 64
 MAX_DECIMALS = 18
 MAX_TS = Decimal(10) ** 11  # Unix seconds, year ~5138
 _DECODER = msgspec.json.Decoder(float_hook=Decimal)
-_CLIENT_ID = re.compile(r"^[A-Za-z0-9_\-.:]{1,128}$")
+_CLIENT_ID = re.compile(r"[A-Za-z0-9_\-.:]{1,128}\Z")
 
 
 def decode(text: str | bytes) -> dict[str, Any]:
@@ -349,7 +349,7 @@ OPS = tuple(_OPS)
 
 def parse_ts(value: Any) -> Decimal:
     """A timestamp: Unix seconds (number or decimal string) or ISO 8601 text (UTC if no zone)."""
-    if isinstance(value, str) and not re.match(r"^[+-]?[\d.]+$", value):
+    if isinstance(value, str) and not re.match(r"[+-]?[0-9.]+\Z", value):
         try:
             moment = datetime.fromisoformat(value.replace("Z", "+00:00") if value.endswith("Z") else value)
         except ValueError:

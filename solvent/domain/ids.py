@@ -11,7 +11,7 @@ import re
 from .errors import Rejection
 
 MAX_ID_LENGTH = 128
-_ID = re.compile(r"^[A-Za-z0-9_\-.:]{1,128}$")
+_ID = re.compile(r"[A-Za-z0-9_\-.:]{1,128}\Z")
 
 INSURANCE = "@insurance"
 FEES = "@fees"

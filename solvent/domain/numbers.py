@@ -24,7 +24,7 @@ MAX_FRACTION_DIGITS = 18
 #: Longest decimal string accepted.
 MAX_TEXT = 64
 
-_DECIMAL_TEXT = re.compile(r"^[+-]?(?:\d+(?:\.(\d*))?|\.(\d+))(?:[eE]([+-]?\d{1,3}))?$")
+_DECIMAL_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.([0-9]*))?|\.([0-9]+))(?:[eE]([+-]?[0-9]{1,3}))?\Z")
 
 ZERO = Decimal(0)
 ONE = Decimal(1)

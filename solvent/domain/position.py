@@ -18,7 +18,7 @@ pool leg rounded up, dust to the insurance fund) is the ledger's business.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 from decimal import Decimal
 
 from .numbers import ARITHMETIC, ZERO
@@ -26,14 +26,12 @@ from .rounding import Figure, to_units, units_to_decimal
 from .specs import CostBasis
 
 
-@dataclass(frozen=True, slots=True)
-class Lot:
+class Lot(NamedTuple):
     size: Decimal  # signed, same sign as the position
     price: Decimal
 
 
-@dataclass(frozen=True, slots=True)
-class Position:
+class Position(NamedTuple):
     market: str
     size: Decimal  # signed: long > 0, short < 0
     cost: Decimal  # signed: Σ size × entry price of the open part
@@ -52,8 +50,7 @@ class Position:
         return ARITHMETIC.subtract(ARITHMETIC.multiply(self.size, mark), self.cost)
 
 
-@dataclass(frozen=True, slots=True)
-class FillOutcome:
+class FillOutcome(NamedTuple):
     position: Position | None  # None: the position is flat
     realized: Decimal  # exact realized PnL of the part closed (0 when only opening)
     closed: Decimal  # absolute size closed

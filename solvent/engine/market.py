@@ -33,21 +33,23 @@ def funding(step: Step, command: Funding) -> None:
     decimals = state.book.assets[spec.settle].decimals
     pool = pnl_pool(spec.id)
     moves: list[Transfer] = []
+    changes: list[tuple[str, bool, int]] = []  # (account, isolated, signed units)
     paid = received = 0
     holders = sorted(state.holders.get(spec.id, ()))
     for account_id in holders:
-        account = state.accounts[account_id]
-        position = account.positions[spec.id]
-        payer = isolated_wallet(account_id, spec.id) if account.is_isolated(spec.id) else account_id
+        position = state.accounts[account_id].positions[spec.id]
+        payer = isolated_wallet(account_id, spec.id) if position.isolated else account_id
         payment = ARITHMETIC.multiply(ARITHMETIC.multiply(position.size, mark), command.rate)
         if payment > 0:
             units = to_units(payment, decimals, Figure.FUNDING_PAID)
             moves.append(Transfer(payer, pool, spec.settle, units))
             paid += units
+            changes.append((account_id, position.isolated, -units))
         elif payment < 0:
             units = to_units(-payment, decimals, Figure.FUNDING_RECEIVED)
             moves.append(Transfer(pool, payer, spec.settle, units))
             received += units
+            changes.append((account_id, position.isolated, units))
     dust = paid - received
     if dust < 0:  # only possible if positions do not net to zero, which trades never allow
         raise Rejection("internal_error", "funding legs do not balance")
@@ -58,7 +60,32 @@ def funding(step: Step, command: Funding) -> None:
     if dust:
         step.emit("insurance_fund", asset=spec.settle, delta=format_units(dust, decimals),
                   balance=format_units(state.ledger.balance(INSURANCE, spec.settle), decimals), reason="funding_rounding")
-    step.evaluate(*holders)
+    _rescreen(step, spec.id, spec.settle, changes)
+
+
+def _rescreen(step: Step, market: str, settle: str, changes: list[tuple[str, bool, int]]) -> None:
+    """Funding moved settle-asset balances by known amounts: shift the holders' screen rows
+    by the weighted change and evaluate exactly only what the screen flags, and the cross
+    accounts whose balance changed sign (their weight changed)."""
+    state = step.state
+    spec = state.book.assets[settle]
+    unit = 10.0 ** -spec.decimals
+    shifts = []
+    exact = []
+    for account_id, isolated, units in changes:
+        value = units * unit
+        if isolated:
+            shifts.append(((account_id, market), value, value))
+            continue
+        new = state.ledger.balance(account_id, settle)
+        old = new - units
+        if (old < 0) != (new < 0):
+            exact.append(account_id)
+        elif new >= 0:
+            shifts.append(((account_id, ""), value * float(spec.weight_maint), value * float(spec.weight_init)))
+        else:
+            shifts.append(((account_id, ""), value * float(spec.debt_weight_maint), value * float(spec.debt_weight_init)))
+    step.evaluate(*step.monitor.shift(shifts), *exact)
 
 
 def exchange_rate(step: Step, command: ExchangeRate) -> None:

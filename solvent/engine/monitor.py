@@ -100,6 +100,16 @@ class RiskMonitor:
         else:
             self.isolated_units.pop(account_id, None)
 
+    def shift(self, shifts: list[tuple[Unit, float, float]]) -> set[str]:
+        """Units whose health and free collateral moved by known amounts (in the value
+        currency): the screen moves them; returns the accounts it flags for exact evaluation."""
+        rows = []
+        for unit, delta_h, delta_f in shifts:
+            row = self.rows.get(unit)
+            if row is not None:
+                rows.append((row, delta_h, delta_f))
+        return {self.owners[row][0] for row in self.screen.shift(rows)}
+
     def forget(self, unit: Unit) -> None:
         row = self.rows.pop(unit, None)
         if row is not None:
@@ -113,20 +123,19 @@ class RiskMonitor:
             self.liquidatable.add(unit)
         else:
             self.liquidatable.discard(unit)
+        if unit[1]:
+            return  # margin calls are about the account's (cross) free collateral
         if figures.free_collateral < 0 and figures.at_risk:
             if unit not in self.margin_called:
                 self.margin_called.add(unit)
                 decimals = self.state.book.params.value_decimals
-                event = {
+                events.append({
                     "event": "margin_call",
                     "seq": seq,
                     "account": unit[0],
                     "health": format_units(figures.health, decimals),
                     "free_collateral": format_units(figures.free_collateral, decimals),
-                }
-                if unit[1]:
-                    event["market"] = unit[1]
-                events.append(event)
+                })
         else:
             self.margin_called.discard(unit)
 
@@ -139,21 +148,20 @@ class RiskMonitor:
         return row
 
     def _anchor(self, unit: Unit, figures: RiskFigures, lines: dict[int, list[float]], terms: int) -> None:
+        """Stage the unit's screen row. An isolated position is watched for its health only
+        (no margin call is about it), so its free-collateral line repeats its health line."""
         if not figures.at_risk:
             row = self.rows.get(unit)
             if row is not None:
                 self.screen.clear(row)
             return
         quantum = 10.0 ** -self.state.book.params.value_decimals
+        if unit[1]:
+            free, rows = figures.health, [(index, v[0], v[0], v[2], v[3]) for index, v in lines.items()]
+        else:
+            free, rows = figures.free_collateral, [(index, *values) for index, values in lines.items()]
         self.screen.anchor(
-            self._row(unit),
-            figures.health * quantum,
-            figures.free_collateral * quantum,
-            figures.health < 0,
-            figures.free_collateral < 0,
-            [(index, *values) for index, values in lines.items()],
-            terms,
-            quantum,
+            self._row(unit), figures.health * quantum, free * quantum, figures.health < 0, free < 0, rows, terms, quantum
         )
 
     def _anchor_cross(self, account: Account, figures: RiskFigures, detail: list[tuple]) -> None:

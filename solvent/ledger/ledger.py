@@ -13,7 +13,7 @@ magnitudes of negative ones (`total_borrows`). A test recomputes them from scrat
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from ..domain.ids import PNL_PREFIX
 
@@ -21,8 +21,7 @@ from ..domain.ids import PNL_PREFIX
 EXTERNAL = "#external"
 
 
-@dataclass(frozen=True, slots=True)
-class Transfer:
+class Transfer(NamedTuple):
     """Move `units` (> 0) quantums of `asset` from `source` to `target`."""
 
     source: str

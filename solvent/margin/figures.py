@@ -25,7 +25,7 @@ maintenance_margin, free collateral = equity − initial_margin.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 from decimal import Decimal
 
 from ..domain.book import Book
@@ -43,8 +43,7 @@ _notional_units = rounder(Figure.NOTIONAL)
 assert rounder(Figure.COLLATERAL_VALUE) is _value_units and rounder(Figure.INITIAL_MARGIN) is _requirement_units
 
 
-@dataclass(frozen=True, slots=True)
-class PositionFigures:
+class PositionFigures(NamedTuple):
     """One position at the mark, in quantums of the value currency."""
 
     notional: int
@@ -70,8 +69,7 @@ def position_figures(position: Position, spec: MarketSpec, mark: Decimal, decima
     )
 
 
-@dataclass(frozen=True, slots=True)
-class RiskFigures:
+class RiskFigures(NamedTuple):
     """The figures of one risk unit (an account's cross part, or one isolated position),
     in quantums of the value currency."""
 

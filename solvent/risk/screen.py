@@ -169,6 +169,23 @@ class HealthScreen:
             record[base + 4] = band
         staged.clear()
 
+    def shift(self, shifts: list[tuple[int, float, float]]) -> list[int]:
+        """Move rows' health and free collateral by known amounts (a funding payment, say)
+        and return the rows that become candidates."""
+        self.flush()
+        cap = self.record.shape[0]
+        _, _, margins, record = self._views
+        flagged = []
+        for row, delta_h, delta_f in shifts:
+            base = 5 * row
+            record[base] += delta_h
+            record[base + 1] += delta_f
+            margins[row] += record[base + 2] * delta_h
+            margins[cap + row] += record[base + 3] * delta_f
+            if margins[row] <= 0.0 or margins[cap + row] <= 0.0:
+                flagged.append(row)
+        return flagged
+
     # -- price ticks ----------------------------------------------------------------------
     def set_price(self, index: int, price: float) -> None:
         """Record a price without moving rows (used before any row depends on it)."""

@@ -461,7 +461,9 @@ class EngineMachine(RuleBasedStateMachine):
                 for unit, fig in zip(units, figures):
                     if fig.liquidatable:
                         expected_liquidatable.add(unit)
-                    if fig.free_collateral < 0 and fig.at_risk:
+                    # margin calls are about an account's cross free collateral; an isolated
+                    # position is watched for its health only
+                    if not unit[1] and fig.free_collateral < 0 and fig.at_risk:
                         expected_called.add(unit)
         assert monitor.liquidatable == expected_liquidatable, (
             f"monitor says {sorted(monitor.liquidatable)}, recomputation {sorted(expected_liquidatable)}")

@@ -1,0 +1,300 @@
+"""solvent.risk.screen.HealthScreen: a float mirror of every risk unit's health and free
+collateral, moved by price ticks; it only selects candidates for the exact model.
+
+A row anchored with health h and free collateral f at prices p, and slopes s_k per oracle,
+stands for health(p') = h + Σ_k s_k × (p'_k − p_k) (likewise free). It is a candidate when
+either figure may have changed sign (is within its band of zero, or past it) or when an
+oracle's price left the interval on which its slopes hold.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from solvent.risk import screen as screen_module
+from solvent.risk.screen import HealthScreen
+
+INF = float("inf")
+Q = 1e-6  # quantum of value_decimals 6
+
+
+def new_screen(oracles: int = 2, prices=(100.0, 50.0), capacity: int = 8) -> HealthScreen:
+    screen = HealthScreen(capacity=capacity, oracles=1)
+    for index in range(oracles):
+        assert screen.add_oracle() == index
+        screen.set_price(index, prices[index])
+    return screen
+
+
+def anchor(screen, health, free, lines, terms=3, quantum=Q, row=None):
+    row = screen.new_row() if row is None else row
+    screen.anchor(row, health, free, health < 0, free < 0, lines, terms, quantum)
+    return row
+
+
+def candidates(screen, index, price) -> set[int]:
+    return {int(r) for r in screen.tick(index, price)}
+
+
+# -- moving --------------------------------------------------------------------------------------
+
+
+def test_tick_moves_health_and_free_collateral_by_slope_times_price_change():
+    """Health 50 (slope 2), free 30 (slope 1) at 100; at 110: 50 + 2 × 10 = 70, 30 + 10 = 40."""
+    screen = new_screen()
+    row = anchor(screen, 50.0, 30.0, [(0, 2.0, 1.0, 0.0, INF)])
+    screen.tick(0, 110.0)
+    assert screen.estimate(row) == pytest.approx((70.0, 40.0), abs=1e-9)
+
+
+def test_tick_moves_a_row_anchored_negative_the_same_way():
+    """Health −20 (slope 2), free −40 (slope 1) at 100; at 105: −10 and −35."""
+    screen = new_screen()
+    row = anchor(screen, -20.0, -40.0, [(0, 2.0, 1.0, 0.0, INF)])
+    screen.tick(0, 105.0)
+    assert screen.estimate(row) == pytest.approx((-10.0, -35.0), abs=1e-9)
+
+
+def test_ticks_of_two_oracles_add_up():
+    """Slopes (2, 1) on oracle 0 and (−3, −1) on oracle 1; 0: 100 → 90, 1: 50 → 52:
+    health 1,000 − 20 − 6 = 974; free 500 − 10 − 2 = 488."""
+    screen = new_screen()
+    row = anchor(screen, 1000.0, 500.0, [(0, 2.0, 1.0, 0.0, INF), (1, -3.0, -1.0, 0.0, INF)])
+    screen.tick(0, 90.0)
+    screen.tick(1, 52.0)
+    assert screen.estimate(row) == pytest.approx((974.0, 488.0), abs=1e-9)
+
+
+# -- candidates ------------------------------------------------------------------------------------
+
+
+def test_a_row_whose_health_crosses_zero_is_a_candidate():
+    """Health 50, slope 2 at 100: zero at 75. At 80 it is 10 (no); at 74 it is −2 (yes)."""
+    screen = new_screen()
+    row = anchor(screen, 50.0, 10**6, [(0, 2.0, 0.0, 0.0, INF)])
+    assert row not in candidates(screen, 0, 80.0)
+    assert row in candidates(screen, 0, 74.0)
+
+
+def test_a_row_whose_free_collateral_crosses_zero_is_a_candidate():
+    """Free 30, slope 1 at 100: −1 at 69. Health is far from zero throughout."""
+    screen = new_screen()
+    row = anchor(screen, 10**6, 30.0, [(0, 0.0, 1.0, 0.0, INF)])
+    assert row not in candidates(screen, 0, 71.0)
+    assert row in candidates(screen, 0, 69.0)
+
+
+def test_a_row_anchored_negative_is_a_candidate_when_it_turns_positive():
+    """Health −20, slope 2 at 100: −10 at 105 (still negative: no), +2 at 111 (yes)."""
+    screen = new_screen()
+    row = anchor(screen, -20.0, -10**6, [(0, 2.0, 0.0, 0.0, INF)])
+    assert row not in candidates(screen, 0, 105.0)
+    assert row in candidates(screen, 0, 111.0)
+
+
+def test_a_row_inside_its_band_is_a_candidate():
+    """quantum 1, 3 terms: band = (3 + 2) × 1 + 1e-9 × (…) ≈ 5. Health 50, slope 1 at 100:
+    at 56 health 6 > band (no); at 54 health 4 < band (yes, though still positive)."""
+    screen = new_screen()
+    row = anchor(screen, 50.0, 10**6, [(0, 1.0, 0.0, 0.0, INF)], terms=3, quantum=1.0)
+    assert row not in candidates(screen, 0, 56.0)
+    assert row in candidates(screen, 0, 54.0)
+
+
+def test_a_row_is_a_candidate_when_the_price_leaves_its_tier_interval():
+    """Slopes hold on (90, 120]: 119 no; 121 yes; back to 100 no; 89 yes. Health stays far
+    from zero (slope 1, health 10^6)."""
+    screen = new_screen()
+    row = anchor(screen, 10**6, 10**6, [(0, 1.0, 1.0, 90.0, 120.0)])
+    assert row not in candidates(screen, 0, 119.0)
+    assert row in candidates(screen, 0, 121.0)
+    assert row not in candidates(screen, 0, 100.0)
+    assert row in candidates(screen, 0, 89.0)
+
+
+@pytest.mark.parametrize("price", [90.0, 120.0])
+def test_a_price_exactly_on_a_tier_boundary_makes_a_candidate(price):
+    screen = new_screen()
+    row = anchor(screen, 10**6, 10**6, [(0, 1.0, 1.0, 90.0, 120.0)])
+    assert row in candidates(screen, 0, price)
+
+
+def test_rows_not_exposed_to_an_oracle_are_never_its_candidates():
+    """Row b depends on oracle 1 only; oracle 0 moving from 100 to 1 or to 10^6 is no
+    concern of b's (while row a, exposed to it, becomes a candidate)."""
+    screen = new_screen()
+    a = anchor(screen, 50.0, 50.0, [(0, 1.0, 1.0, 0.0, INF)])
+    b = anchor(screen, 50.0, 50.0, [(1, 1.0, 1.0, 40.0, 60.0)])
+    found = candidates(screen, 0, 1.0)
+    assert a in found and b not in found
+    assert b not in candidates(screen, 0, 10**6)
+    assert screen.estimate(b) == pytest.approx((50.0, 50.0))
+
+
+def test_a_cleared_or_released_row_is_never_a_candidate():
+    screen = new_screen()
+    cleared = anchor(screen, 1.0, 1.0, [(0, 1.0, 1.0, 0.0, INF)])
+    released = anchor(screen, 1.0, 1.0, [(0, 1.0, 1.0, 0.0, INF)])
+    screen.clear(cleared)
+    screen.release_row(released)
+    assert candidates(screen, 0, 1.0) == set()
+    assert screen.new_row() == released  # a released row is reused
+
+
+def test_re_anchoring_a_row_replaces_its_old_lines():
+    """A row first on oracle 0, re-anchored on oracle 1 only: oracle 0 no longer moves it."""
+    screen = new_screen()
+    row = anchor(screen, 50.0, 50.0, [(0, 1.0, 1.0, 0.0, INF)])
+    anchor(screen, 50.0, 50.0, [(1, 1.0, 1.0, 0.0, INF)], row=row)
+    assert row not in candidates(screen, 0, 1.0)
+    assert screen.estimate(row) == pytest.approx((50.0, 50.0))
+
+
+def test_shift_moves_a_row_by_a_known_amount_and_reports_it_when_it_crosses():
+    """Health 50 shifted by −20 → 30 (no); by −40 more → −10 (yes)."""
+    screen = new_screen()
+    row = anchor(screen, 50.0, 10**6, [(0, 1.0, 0.0, 0.0, INF)])
+    assert screen.shift([(row, -20.0, 0.0)]) == []
+    assert screen.estimate(row)[0] == pytest.approx(30.0)
+    assert screen.shift([(row, -40.0, 0.0)]) == [row]
+
+
+def test_the_screen_grows_past_its_initial_capacity_and_oracle_count():
+    """Capacity 1 and 1 oracle, then 5 rows on 3 oracles: every row keeps its figures."""
+    screen = new_screen(oracles=3, prices=(100.0, 50.0, 10.0), capacity=1)
+    rows = [anchor(screen, 100.0 + i, 200.0 + i, [(i % 3, 1.0, 1.0, 0.0, INF)]) for i in range(5)]
+    assert rows == list(range(5))
+    for i, row in enumerate(rows):
+        assert screen.estimate(row) == pytest.approx((100.0 + i, 200.0 + i))
+    screen.tick(2, 12.0)  # rows 2 (i % 3 == 2) moves by +2
+    assert screen.estimate(2) == pytest.approx((104.0, 204.0))
+    assert screen.estimate(1) == pytest.approx((101.0, 201.0))
+
+
+# -- periodic rebuild ------------------------------------------------------------------------------
+
+TICKS = [(0, 97.0), (1, 51.5), (0, 103.25), (0, 88.0), (1, 47.0), (1, 49.75), (0, 120.5), (1, 55.0), (0, 99.0)]
+
+
+def build_rows(screen):
+    anchor(screen, 500.0, 300.0, [(0, 2.0, 1.5, 0.0, INF), (1, -4.0, -5.0, 0.0, INF)])
+    anchor(screen, -80.0, -120.0, [(0, 0.5, 0.25, 0.0, INF)])
+    anchor(screen, 40.0, 10.0, [(1, 3.0, 3.0, 0.0, INF)])
+
+
+def run_ticks(screen):
+    history = []
+    for index, price in TICKS:
+        found = screen.tick(index, price)
+        history.append((screen.margins[:, : screen.rows].copy(), sorted(int(r) for r in found)))
+    return history
+
+
+def test_periodic_rebuild_gives_the_same_margins_as_incremental_updates(monkeypatch):
+    """With REANCHOR_EVERY = 3 the margins are rebuilt from the constants on ticks 3, 6, 9;
+    they equal (to float rounding) the incremental ones, and so do the candidates."""
+    monkeypatch.setattr(screen_module, "REANCHOR_EVERY", 10**9)
+    incremental = new_screen()
+    build_rows(incremental)
+    expected = run_ticks(incremental)
+
+    monkeypatch.setattr(screen_module, "REANCHOR_EVERY", 3)
+    rebuilt = new_screen()
+    build_rows(rebuilt)
+    calls = []
+    original = rebuilt.rebuild
+    rebuilt.rebuild = lambda: (calls.append(1), original())[1]
+    actual = run_ticks(rebuilt)
+
+    assert len(calls) == len(TICKS) // 3
+    for (m_inc, c_inc), (m_reb, c_reb) in zip(expected, actual):
+        np.testing.assert_allclose(m_reb, m_inc, rtol=1e-12, atol=1e-9)
+        assert c_reb == c_inc
+
+
+def test_rebuild_recomputes_margins_from_the_constants():
+    """After ticks, margins rebuilt directly equal the incremental ones; a row anchored with
+    health 500 + slopes reaches 500 + 2 × (99 − 100) − 4 × (55 − 50) = 478 (see TICKS)."""
+    screen = new_screen()
+    build_rows(screen)
+    run_ticks(screen)
+    before = screen.margins[:, : screen.rows].copy()
+    screen.rebuild()
+    np.testing.assert_allclose(screen.margins[:, : screen.rows], before, rtol=1e-12, atol=1e-9)
+    assert screen.estimate(0)[0] == pytest.approx(478.0)
+
+
+# -- property: no sign change is ever missed ------------------------------------------------------
+
+
+@st.composite
+def scenarios(draw):
+    rows = []
+    for _ in range(draw(st.integers(1, 12))):
+        c_h = draw(st.integers(-(10**5), 10**5))
+        c_f = draw(st.integers(-(10**5), 10**5))
+        slopes = [(draw(st.integers(-50, 50)), draw(st.integers(-50, 50))) for _ in range(2)]
+        widths = [(draw(st.sampled_from([0, 2, 5, 9])), draw(st.sampled_from([None, 11, 15, 40]))) for _ in range(2)]
+        rows.append((c_h, c_f, slopes, widths))
+    ticks = draw(st.lists(st.tuples(st.integers(0, 1), st.integers(1, 10**5)), min_size=1, max_size=40))
+    return rows, ticks
+
+
+@settings(max_examples=150, deadline=None)
+@given(scenarios())
+def test_every_row_whose_true_health_changes_sign_is_a_candidate(scenario):
+    """Rows: health = c_h + Σ_k s_k × price_k (free likewise), exact in Fractions. After every
+    tick the candidates are re-anchored from the exact values (as the risk monitor does).
+    A row whose exact health or free collateral has a sign other than at its last anchoring,
+    or whose price left its interval, must be among the candidates; rows never exposed to the
+    ticked oracle and not near zero are not."""
+    rows, ticks = scenario
+    prices = [Fraction(100), Fraction(50)]
+    screen = new_screen(prices=(100.0, 50.0))
+
+    def exact(r):
+        c_h, c_f, slopes, _ = rows[r]
+        h = c_h + sum(s_h * p for (s_h, _), p in zip(slopes, prices))
+        f = c_f + sum(s_f * p for (_, s_f), p in zip(slopes, prices))
+        return Fraction(h), Fraction(f)
+
+    state = {}
+
+    def reanchor(r):
+        h, f = exact(r)
+        _, _, slopes, widths = rows[r]
+        lines, bounds = [], {}
+        for k, ((s_h, s_f), (lo, hi)) in enumerate(zip(slopes, widths)):
+            if s_h or s_f or lo or hi is not None:
+                low = prices[k] * lo / 10
+                high = prices[k] * hi / 10 if hi is not None else None
+                lines.append((k, float(s_h), float(s_f), float(low), INF if high is None else float(high)))
+                bounds[k] = (low, high)
+        screen.anchor(r, float(h), float(f), h < 0, f < 0, lines, 2, Q)
+        state[r] = (h < 0, f < 0, bounds)
+
+    for r in range(len(rows)):
+        assert screen.new_row() == r
+        reanchor(r)
+    for k, raw in ticks:
+        prices[k] = Fraction(raw, 100)
+        found = {int(r) for r in screen.tick(k, float(prices[k]))}
+        for r in range(len(rows)):
+            h, f = exact(r)
+            h_neg, f_neg, bounds = state[r]
+            must = (h < 0) != h_neg or (f < 0) != f_neg
+            if k in bounds:
+                low, high = bounds[k]
+                must |= not (low < prices[k] and (high is None or prices[k] <= high))
+            if must:
+                assert r in found, (r, h, f, state[r], prices)
+            far = abs(h) > 1 and abs(f) > 1
+            if k not in bounds and far and (h < 0) == h_neg and (f < 0) == f_neg:
+                assert r not in found
+        for r in found:
+            reanchor(r)
