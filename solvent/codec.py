@@ -9,9 +9,10 @@ raises `Rejection`; the engine turns it into one `rejected` event.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 
 import msgspec
 
@@ -355,8 +356,8 @@ def parse_ts(value: Any) -> Decimal:
         except ValueError:
             raise Rejection("invalid_ts", f"ts is neither Unix seconds nor ISO 8601: {value[:40]!r}") from None
         if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=timezone.utc)
-        delta = moment - datetime(1970, 1, 1, tzinfo=timezone.utc)
+            moment = moment.replace(tzinfo=UTC)
+        delta = moment - datetime(1970, 1, 1, tzinfo=UTC)
         seconds = Decimal(delta.days * 86400 + delta.seconds) + Decimal(delta.microseconds).scaleb(-6)
     else:
         try:

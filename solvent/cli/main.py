@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from typing import Optional
 
 import typer
 from rich.console import Console
@@ -23,8 +22,8 @@ _err = Console(stderr=True, highlight=False, soft_wrap=True)
 @app.command("replay")
 def replay_command(
     commands: str = typer.Argument(..., help="JSONL file of commands, one JSON object per line (SPEC §2); '-' reads stdin."),
-    events_out: Optional[str] = typer.Option(None, "--events-out", help="Write every event as a JSON line to this file ('-': stdout)."),
-    state_out: Optional[str] = typer.Option(None, "--state-out", help="Write the final state (SPEC §4) as JSON to this file ('-': stdout)."),
+    events_out: str | None = typer.Option(None, "--events-out", help="Write every event as a JSON line to this file ('-': stdout)."),
+    state_out: str | None = typer.Option(None, "--state-out", help="Write the final state (SPEC §4) as JSON to this file ('-': stdout)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Do not report rejected lines on stderr."),
 ) -> None:
     """Apply a command stream and write the events and the final state.

@@ -9,7 +9,7 @@ products are exact and only the divisions the rounding table names are ever roun
 from __future__ import annotations
 
 import re
-from decimal import Context, Decimal, ROUND_HALF_EVEN
+from decimal import ROUND_HALF_EVEN, Context, Decimal
 
 from .errors import Rejection
 

@@ -18,8 +18,8 @@ pool leg rounded up, dust to the insurance fund) is the ledger's business.
 
 from __future__ import annotations
 
-from typing import NamedTuple
 from decimal import Decimal
+from typing import NamedTuple
 
 from .numbers import ARITHMETIC, ZERO
 from .rounding import Figure, to_units, units_to_decimal

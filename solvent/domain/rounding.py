@@ -53,7 +53,7 @@ class Figure:
     ISOLATED_MARGIN_RELEASED = DOWN
 
 
-_SCALES = [Decimal(10) ** d for d in range(0, 40)]
+_SCALES = [Decimal(10) ** d for d in range(40)]
 
 
 def scale(decimals: int) -> Decimal:

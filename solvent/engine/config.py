@@ -6,7 +6,6 @@ from dataclasses import replace
 
 from ..domain.commands import AssetCommand, MarketCommand, ParamsCommand
 from ..domain.errors import Rejection
-from ..domain.specs import CostBasis
 from . import checks
 from .context import Step
 
@@ -60,5 +59,4 @@ def params(step: Step, command: ParamsCommand) -> None:
     if "value_decimals" in changes and changes["value_decimals"] != current.value_decimals and state.accounts:
         raise Rejection("accounts_exist", "value_decimals can change only before the first account")
     state.book.params = replace(current, **changes)
-    assert isinstance(state.book.params.cost_basis, CostBasis)
     step.monitor.evaluate_all(step.seq, step.events)

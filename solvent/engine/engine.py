@@ -7,8 +7,9 @@ return the events. No formula lives here.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import localcontext
-from typing import Any, Callable
+from typing import Any
 
 from .. import codec
 from ..domain import commands as c

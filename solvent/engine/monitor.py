@@ -18,8 +18,13 @@ from __future__ import annotations
 from ..domain.account import Account
 from ..domain.ids import is_system
 from ..domain.numbers import format_units
-from ..margin.figures import PositionFigures, RiskFigures, cross_figures, isolated_figures
 from ..domain.position import Position
+from ..margin.figures import (
+    PositionFigures,
+    RiskFigures,
+    cross_figures,
+    isolated_figures,
+)
 from ..risk.screen import HealthScreen
 from .state import EngineState
 
@@ -203,10 +208,8 @@ class RiskMonitor:
             line = lines[oracle] = [0.0, 0.0, 0.0, _INF]
         line[0] += size - magnitude * mmr
         line[1] += size - magnitude / float(pf.leverage)
-        if low / magnitude > line[2]:
-            line[2] = low / magnitude
-        if high / magnitude < line[3]:
-            line[3] = high / magnitude
+        line[2] = max(line[2], low / magnitude)
+        line[3] = min(line[3], high / magnitude)
 
     def _market_floats(self, market: str) -> tuple[int, list[tuple[float, float, float]]]:
         """(oracle index, [(mmr, notional low, notional high)] per tier) as floats, cached."""

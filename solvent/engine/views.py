@@ -9,12 +9,23 @@ from typing import Any
 import msgspec
 
 from ..domain.account import Account
-from ..domain.ids import FEES, INSURANCE, is_system, isolated_wallet, pnl_pool
+from ..domain.ids import FEES, INSURANCE, is_system, pnl_pool
 from ..domain.numbers import ARITHMETIC, format_decimal, format_exact, format_units
 from ..domain.specs import AssetSpec
 from ..ledger import EXTERNAL
-from ..margin.figures import RiskFigures, cross_figures, isolated_figures, position_figures
-from ..margin.linear import Exposure, Leg, cross_exposures, health_part, liquidation_price
+from ..margin.figures import (
+    RiskFigures,
+    cross_figures,
+    isolated_figures,
+    position_figures,
+)
+from ..margin.linear import (
+    Exposure,
+    Leg,
+    cross_exposures,
+    health_part,
+    liquidation_price,
+)
 from ..market_data.interest import rates
 from .monitor import RiskMonitor
 from .state import EngineState
@@ -144,7 +155,6 @@ def state_document(state: EngineState, monitor: RiskMonitor) -> dict[str, Any]:
         "prices": {o: format_decimal(book.prices[o]) for o in sorted(book.prices)},
         "ledger": {"balanced": state.ledger.is_balanced(), "hash": state_hash(state)},
         "clock": None if state.clock is None else format_exact(state.clock),
-        "commands": state.commands,
     }
 
 

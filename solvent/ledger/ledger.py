@@ -35,7 +35,7 @@ def _counted(account: str) -> bool:
 
 
 class Ledger:
-    __slots__ = ("_balances", "_deposits", "_borrows", "_postings")
+    __slots__ = ("_balances", "_borrows", "_deposits", "_postings")
 
     def __init__(self) -> None:
         self._balances: dict[str, dict[str, int]] = {}
@@ -71,15 +71,16 @@ class Ledger:
         return self._postings
 
     # -- writing --------------------------------------------------------------------------
-    def post(self, transfers: Iterable[Transfer]) -> None:
-        """Apply transfers in order. The caller has validated the command; a transfer here
-        cannot fail, so a batch is applied whole."""
+    def post(self, transfers: list[Transfer]) -> None:
+        """Apply a batch of transfers in order, whole or not at all: a negative amount
+        anywhere refuses the batch before anything moves; zero amounts are skipped."""
+        for transfer in transfers:
+            if transfer.units < 0:
+                raise ValueError(f"transfer of a negative amount: {transfer}")
         for transfer in transfers:
             units = transfer.units
-            if units <= 0:
-                if units == 0:
-                    continue
-                raise ValueError(f"transfer of a non-positive amount: {transfer}")
+            if not units:
+                continue
             self._move(transfer.source, transfer.asset, -units)
             self._move(transfer.target, transfer.asset, units)
             self._postings += 1
@@ -122,5 +123,5 @@ class Ledger:
                         borrows[asset] = borrows.get(asset, 0) - units
         if any(sums.values()):
             return False
-        strip = lambda d: {k: v for k, v in d.items() if v}  # noqa: E731
+        strip = lambda d: {k: v for k, v in d.items() if v}
         return strip(deposits) == strip(self._deposits) and strip(borrows) == strip(self._borrows)

@@ -25,15 +25,14 @@ maintenance_margin, free collateral = equity − initial_margin.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import NamedTuple
 from decimal import Decimal
+from typing import NamedTuple
 
 from ..domain.book import Book
-from ..domain.numbers import ARITHMETIC, ONE
+from ..domain.numbers import ARITHMETIC
 from ..domain.position import Position
 from ..domain.rounding import Figure, rounder, scale, scale_between, to_units
 from ..domain.specs import MarketSpec, Tier
-from .tiers import effective_leverage, maintenance_margin, tier_index
 
 _mul = ARITHMETIC.multiply
 _value_units = rounder(Figure.WEIGHTED_VALUE)
@@ -55,17 +54,29 @@ class PositionFigures(NamedTuple):
 
 
 def position_figures(position: Position, spec: MarketSpec, mark: Decimal, decimals: int) -> PositionFigures:
-    notional = _mul(abs(position.size), mark)
-    index = tier_index(spec.tiers, notional)
-    tier = spec.tiers[index]
-    leverage = effective_leverage(tier, position.leverage)
+    """notional = |q| × M (up), unrealized_pnl = q × M − C (down), initial margin =
+    notional / min(leverage chosen, tier max) (up), maintenance margin = notional × mmr − cum
+    (up); in quantums of 10**-decimals. Uses operators: run in the ARITHMETIC context."""
+    size = position.size
+    notional = abs(size) * mark
+    tiers = spec.tiers
+    index = 0
+    last = len(tiers) - 1
+    while index < last and notional > tiers[index].max_notional:  # tier_index, inlined
+        index += 1
+    tier = tiers[index]
+    leverage = position.leverage
+    if leverage is None or leverage > tier.max_leverage:
+        leverage = tier.max_leverage
+    value_scale = scale(decimals)
+    scaled = notional * value_scale
     return PositionFigures(
-        notional=to_units(notional, decimals, Figure.NOTIONAL),
-        unrealized_pnl=to_units(position.unrealized_pnl(mark), decimals, Figure.UNREALIZED_PNL),
-        initial_margin=to_units(ARITHMETIC.divide(notional, leverage), decimals, Figure.INITIAL_MARGIN),
-        maintenance_margin=to_units(maintenance_margin(notional, tier), decimals, Figure.MAINTENANCE_MARGIN),
-        leverage=leverage,
-        tier=index,
+        _notional_units(scaled),
+        _pnl_units((size * mark - position.cost) * value_scale),
+        _requirement_units(scaled / leverage),
+        _requirement_units((notional * tier.mmr - tier.cum) * value_scale),
+        leverage,
+        index,
     )
 
 
@@ -121,11 +132,10 @@ def cross_figures(
     of every position is appended to it.
 
     This is the hottest exact function of the engine: it runs for both sides of every trade.
-    It is written out flat and uses operators, so it must run inside the engine's
-    arithmetic context (`solvent.domain.numbers.ARITHMETIC`), as every engine entry point does.
+    It uses operators, so it must run inside the engine's arithmetic context
+    (`solvent.domain.numbers.ARITHMETIC`), as every engine entry point does.
     """
     decimals = book.params.value_decimals
-    value_scale = scale(decimals)
     equity = equity_maint = equity_init = 0
     assets = liabilities = 0
     at_risk = False
@@ -158,24 +168,10 @@ def cross_figures(
     prices = book.prices
     for position in positions:
         spec = markets[position.market]
-        mark = prices[spec.oracle]
-        size = position.size
-        notional = abs(size) * mark
-        tiers = spec.tiers
-        index = 0
-        last = len(tiers) - 1
-        while index < last and notional > tiers[index].max_notional:
-            index += 1
-        tier = tiers[index]
-        leverage = position.leverage
-        if leverage is None or leverage > tier.max_leverage:
-            leverage = tier.max_leverage
-        pnl = _pnl_units((size * mark - position.cost) * value_scale)
-        scaled = notional * value_scale
-        im = _requirement_units(scaled / leverage)
-        mm = _requirement_units((notional * tier.mmr - tier.cum) * value_scale)
+        figures = position_figures(position, spec, prices[spec.oracle], decimals)
         if detail is not None:
-            detail.append((position, PositionFigures(_notional_units(scaled), pnl, im, mm, leverage, index)))
+            detail.append((position, figures))
+        pnl = figures.unrealized_pnl
         equity += pnl
         equity_maint += pnl
         equity_init += pnl
@@ -183,8 +179,8 @@ def cross_figures(
             assets += pnl
         else:
             liabilities -= pnl
-        initial += im
-        maintenance += mm
+        initial += figures.initial_margin
+        maintenance += figures.maintenance_margin
         at_risk = True
     liabilities += maintenance
     return RiskFigures(equity, equity_maint, equity_init, initial, maintenance, assets, liabilities, at_risk)

@@ -62,7 +62,7 @@ class HealthScreen:
         self._free_rows: list[int] = []
         self._ticks = 0
         self._staged: dict[int, tuple | None] = {}
-        self._allocate(capacity, oracles)
+        self._allocate(max(capacity, 1), max(oracles, 1))
 
     # -- storage --------------------------------------------------------------------------
     def _allocate(self, rows: int, oracles: int) -> None:

@@ -33,9 +33,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..domain.numbers import format_units
+
 __all__ = [
-    "MarketDef",
     "PRESETS",
+    "MarketDef",
     "Scenario",
     "ScenarioConfig",
     "crash_path",
@@ -208,13 +210,8 @@ class ScenarioConfig:
 
 # -- numbers -------------------------------------------------------------------------------------
 
-def fmt_units(units: int, decimals: int) -> str:
-    """An integer count of 10**-decimals quantums as plain decimal text: (-1500, 3) -> "-1.500"."""
-    if decimals == 0:
-        return str(units)
-    sign = "-" if units < 0 else ""
-    digits = str(abs(units)).rjust(decimals + 1, "0")
-    return f"{sign}{digits[:-decimals]}.{digits[-decimals:]}"
+#: An integer count of 10**-decimals quantums as plain decimal text: (-1500, 3) -> "-1.500".
+fmt_units = format_units
 
 
 def to_units(text: str, decimals: int) -> int:

@@ -127,18 +127,15 @@ class EngineMachine(RuleBasedStateMachine):
         self.snapshot_cache: bytes | None = None
         self.next_id = 0
         self.applied_ids: list[tuple[str, dict]] = []
-        for command in SETUP:
-            events = self.run(command)
-            assert not any(e["event"] == "rejected" for e in events), (command, events)
 
     # -- helpers --------------------------------------------------------------------------
     def snapshot(self, document: dict | None = None) -> bytes:
-        """Everything a command may change, as bytes. The state document's `commands` counter
-        is left out: it is the seq of the next command and advances with every command, a
-        refused one included (a rejected event carries its own seq)."""
+        """Everything a command may change, as bytes. A `commands` counter in the document
+        (earlier versions had one: the seq of the next command, which every command advances,
+        a refused one included) is left out."""
         engine = self.engine
         document = dict(engine.state_document() if document is None else document)
-        document.pop("commands")
+        document.pop("commands", None)
         state = engine.state
         internals = {
             "hash": engine.state_hash(),
@@ -168,6 +165,7 @@ class EngineMachine(RuleBasedStateMachine):
         seq = len(self.log) - 1
         assert all(e["seq"] == seq for e in events), events
         if is_rejection(events):
+            assert events[0]["code"] != "internal_error", (command, events)
             after = self.snapshot()
             assert after == before, f"rejected command changed the state: {command} -> {events}"
             self.snapshot_cache = after
@@ -197,7 +195,18 @@ class EngineMachine(RuleBasedStateMachine):
         acct = self.engine.state.accounts.get(account)
         return None if acct is None else acct.positions.get(market)
 
-    @initialize(data=st.data())
+    @initialize(data=st.data(), value_decimals=st.sampled_from([6, 6, 2, 18]))
+    def setup(self, data, value_decimals):
+        """Configuration (figures in quantums of `value_decimals`), funded accounts, and
+        leveraged positions to start from."""
+        if value_decimals != 6:
+            self.run({"op": "params", "value_decimals": value_decimals})
+        for command in SETUP:
+            events = self.run(command)
+            assert not any(e["event"] == "rejected" for e in events), (command, events)
+        self.fund_accounts(data)
+        self.open_positions(data)
+
     def fund_accounts(self, data):
         """Every account opens with some USDC and USD2, most with some ETH as well."""
         for account in ACCOUNTS:
@@ -207,7 +216,6 @@ class EngineMachine(RuleBasedStateMachine):
                     self.run({"op": "deposit", "account": account, "asset": asset,
                               "amount": amount_text(whole * 10 ** ASSET_DECIMALS[asset], asset)})
 
-    @initialize(data=st.data())
     def open_positions(self, data):
         """Start from leveraged positions, one of them isolated, so that price moves matter."""
         multiple = data.draw(st.sampled_from([0, 5, 10, 20, 35]), label="cross multiple")
@@ -472,6 +480,11 @@ class EngineMachine(RuleBasedStateMachine):
         for market, holders in state.holders.items():
             for holder in holders:
                 assert market in state.accounts[holder].positions
+        # every fill has two sides: open interest nets to zero in every market
+        for market in MARKETS:
+            net = sum((acct.positions[market].size for acct in state.accounts.values() if market in acct.positions),
+                      Decimal(0))
+            assert net == 0, (market, net)
 
     @invariant()
     def document_is_consistent(self):
@@ -544,3 +557,50 @@ def test_engine_state_machine_heavy() -> None:
             suppress_health_check=list(HealthCheck),
         ),
     )
+
+
+# -- (d) at the edge: one quantum below zero ------------------------------------------------------
+
+def _borrower(value_decimals: int, usdc: str, eth_price_at_borrow: str, eth_borrowed: str, eth_price: str) -> dict:
+    """alice holds `usdc` and borrows `eth_borrowed` ETH (liability weight 1.1 for maintenance);
+    then the ETH price moves to `eth_price`. Returns alice's account entry."""
+    engine = Engine()
+    if value_decimals != 6:
+        assert engine.apply({"op": "params", "value_decimals": value_decimals}) == []
+    for command in SETUP[:3]:
+        assert engine.apply(command) == []
+    commands = [
+        {"op": "price", "oracle": "ETH-USD", "price": eth_price_at_borrow},
+        {"op": "deposit", "account": "carol", "asset": "ETH", "amount": eth_borrowed},
+        {"op": "deposit", "account": "alice", "asset": "USDC", "amount": usdc},
+        {"op": "withdraw", "account": "alice", "asset": "ETH", "amount": eth_borrowed},
+        {"op": "price", "oracle": "ETH-USD", "price": eth_price},
+    ]
+    for command in commands:
+        assert not is_rejection(engine.apply(command)), command
+    entry = engine.state_document()["accounts"]["alice"]
+    assert entry == engine.account("alice")
+    return entry
+
+
+@pytest.mark.parametrize("value_decimals, usdc, borrowed, price", [
+    # $1000 of debt, figures in 10^-18: health is one quantum below zero
+    (18, "1000", "1", "909.090909090909090910"),
+    # the same at the default 10^-6, on a large book
+    (6, "1099999999999999.999999", "100000000000", "10000"),
+])
+def test_health_factor_below_one_exactly_when_health_negative_at_one_quantum(value_decimals, usdc, borrowed, price):
+    """SPEC §5: `health_factor < 1 exactly when health < 0`. A/L = 1 − 1/L here; printed
+    with too few digits, or rounded to nearest, it reads "1" while health < 0."""
+    entry = _borrower(value_decimals, usdc, "700", borrowed, price)
+    quantum = Decimal(1).scaleb(-value_decimals)
+    assert Decimal(entry["health"]) == -quantum
+    assert entry["liquidatable"] is True
+    assert Decimal(entry["health_factor"]) < 1, entry["health_factor"]
+
+
+def test_health_factor_at_exactly_zero_health() -> None:
+    entry = _borrower(18, "1100", "700", "1", "1000")  # 1 ETH × 1000 × 1.1 = 1100
+    assert Decimal(entry["health"]) == 0
+    assert entry["liquidatable"] is False
+    assert Decimal(entry["health_factor"]) == 1

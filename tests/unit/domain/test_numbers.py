@@ -15,7 +15,6 @@ from hypothesis import strategies as st
 
 from solvent.domain.errors import Rejection
 from solvent.domain.numbers import (
-    ZERO,
     format_decimal,
     format_exact,
     format_units,

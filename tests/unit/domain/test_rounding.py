@@ -14,7 +14,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from solvent.domain.rounding import Figure, rounder, scale, scale_between, to_units, units_to_decimal
+from solvent.domain.rounding import (
+    Figure,
+    rounder,
+    scale,
+    scale_between,
+    to_units,
+    units_to_decimal,
+)
 
 D = Decimal
 

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from itertools import pairwise
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -71,7 +72,7 @@ def test_maintenance_margin_is_continuous_at_every_tier_boundary(rows):
     b × mmr_(k+1) − cum_(k+1) = b × mmr_(k+1) − cum_k − b × (mmr_(k+1) − mmr_k) = b × mmr_k − cum_k."""
     tiers = build_tiers(rows)
     assert tiers[0].cum == 0
-    for below, above in zip(tiers, tiers[1:]):
+    for below, above in pairwise(tiers):
         boundary = below.max_notional
         assert mm(boundary, below) == mm(boundary, above)
 

@@ -3,8 +3,8 @@ nothing (SPEC §1: "a rejected command changes nothing and yields one `rejected`
 
 "Nothing" is checked on the state document (SPEC §4) byte for byte, the state hash, the
 positions, margin settings, applied client ids, the clock and the risk monitor's statuses.
-The document's `commands` counter is the one thing a refusal moves: it is the seq of the next
-command, and every command, a refused one included, takes a seq.
+(A `commands` counter in the document, the seq of the next command, would be left out: every
+command, a refused one included, takes a seq.)
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def ok(engine: Engine, command: Any) -> list[dict]:
 def fingerprint(engine: Engine) -> bytes:
     """Everything a command may change."""
     document = engine.state_document()
-    document.pop("commands")
+    document.pop("commands", None)
     state = engine.state
     internals = [
         engine.state_hash(),
@@ -443,6 +443,15 @@ def test_duplicate_client_id(engine: Engine) -> None:
     # an integer id is the same id as its text
     ok(engine, deposit(amount="1", id=77))
     rejected(engine, deposit(amount="1", id="77"), "duplicate")
+
+
+def test_configuration_commands_carry_their_client_id_as_client_id(engine: Engine) -> None:
+    """`asset` and `market` use `id` for the asset or market: their client id is `client_id`."""
+    command = {**USDC, "id": "USDT", "client_id": "cfg-1"}
+    ok(engine, command)
+    rejected(engine, command, "duplicate")
+    rejected(engine, {"op": "time", "ts": 1_700_000_000, "id": "cfg-1"}, "duplicate")
+    rejected(engine, deposit(client_id="k-1"), "unknown_field")
 
 
 def test_client_id_of_a_rejected_command_is_free(engine: Engine) -> None:

@@ -13,7 +13,13 @@ from hypothesis import strategies as st
 from solvent.domain.book import Book
 from solvent.domain.position import Position
 from solvent.domain.specs import AssetSpec, MarketSpec, Params, build_tiers
-from solvent.margin.figures import RiskFigures, cross_figures, isolated_figures, position_figures, tier_bounds
+from solvent.margin.figures import (
+    RiskFigures,
+    cross_figures,
+    isolated_figures,
+    position_figures,
+    tier_bounds,
+)
 
 D = Decimal
 M = 10**6  # quantums per unit at value_decimals 6

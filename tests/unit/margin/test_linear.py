@@ -7,14 +7,20 @@ from __future__ import annotations
 from decimal import Decimal
 from fractions import Fraction
 
-import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from solvent.domain.book import Book
 from solvent.domain.position import Position
 from solvent.domain.specs import AssetSpec, MarketSpec, Params, build_tiers
-from solvent.margin.linear import Exposure, Leg, cross_exposures, health_part, liquidation_price, segment_at
+from solvent.margin.linear import (
+    Exposure,
+    Leg,
+    cross_exposures,
+    health_part,
+    liquidation_price,
+    segment_at,
+)
 
 D = Decimal
 TIGHT = D("1e-60")
@@ -218,17 +224,49 @@ def exposures(draw):
         entry = D(draw(st.integers(1, 10**6)))
         legs.append(Leg(size, size * entry, draw(tier_tables()), None))
     collateral = D(draw(st.integers(-2000, 2000))).scaleb(-2)
+    if legs and draw(st.booleans()):
+        # collateral hedging the first leg, so that the slope changes sign between tiers and
+        # health can have a root on each side of the current price
+        collateral = -legs[0].size * (1 + D(draw(st.integers(0, 400))).scaleb(-3))
     assume(legs or collateral)
-    other = D(draw(st.integers(-(10**8), 10**8)))
+    exposure = Exposure(collateral_maint=collateral, legs=legs)
     current = D(draw(st.integers(1, 10**6)))
-    return Exposure(collateral_maint=collateral, legs=legs), other, current
+    if draw(st.booleans()):
+        other = D(draw(st.integers(-(10**8), 10**8)))
+    else:
+        # health just above zero at the current price: roots are near, often on both sides
+        at_current = exact_health(exposure, D(0), Fraction(current))
+        margin = D(draw(st.integers(1, 10**6))).scaleb(-2)
+        other = -D(at_current.numerator) / D(at_current.denominator) + margin
+    return exposure, other, current
+
+
+@st.composite
+def hedged_shorts(draw):
+    """A short hedged by collateral in the same oracle whose weight lies between the tiers'
+    requirements: health rises in the low tiers and falls in the high ones, and with the
+    current price in the first tier and health just above zero there, it has a root on
+    each side of the current price."""
+    size = -D(draw(st.integers(1, 10000))).scaleb(-2)
+    boundary = D(draw(st.integers(10, 10**7)))
+    low_mmr = D(draw(st.integers(1, 100))).scaleb(-3)
+    high_mmr = low_mmr + D(draw(st.integers(20, 300))).scaleb(-3)
+    tiers = build_tiers([(boundary, low_mmr, D(1)), (None, high_mmr, D(1))])
+    m = low_mmr + (high_mmr - low_mmr) * D(draw(st.integers(1, 99))).scaleb(-2)
+    exposure = Exposure(collateral_maint=-size * (1 + m),
+                        legs=[Leg(size, size * D(draw(st.integers(1, 10**6))), tiers, None)])
+    current = boundary / -size * D(draw(st.integers(1, 99))).scaleb(-2)
+    at_current = exact_health(exposure, D(0), Fraction(current))
+    other = -D(at_current.numerator) / D(at_current.denominator) + D(draw(st.integers(1, 1000))).scaleb(-2)
+    return exposure, other, current
 
 
 @settings(max_examples=400, deadline=None)
-@given(exposures())
+@given(st.one_of(exposures(), hedged_shorts()))
 def test_liquidation_price_is_the_nearest_zero_of_health(case):
-    """At the returned price health is zero to ~60 digits; from the current (healthy) price to
-    it health stays >= 0 (no nearer root was missed); a little further health is negative;
+    """At the returned price health is zero to ~60 digits; at every price nearer to the current
+    (healthy) one, on either side, health is >= 0 (no nearer root was missed); a little
+    beyond the returned price health is negative;
     and where none is returned, health is positive everywhere we look."""
     exposure, other, current = case
     x0 = Fraction(current)
@@ -247,7 +285,10 @@ def test_liquidation_price_is_the_nearest_zero_of_health(case):
         assert all(exact_health(exposure, other, x) > 0 for x in grid)
         return
     r = Fraction(liq)
+    distance = abs(r - x0)
     for t in (Fraction(1, 4), Fraction(1, 2), Fraction(3, 4), Fraction(99, 100)):
-        assert exact_health(exposure, other, x0 + t * (r - x0)) >= 0
+        for x in (x0 + t * distance, x0 - t * distance):  # nearer than r, on either side
+            if x > 0:
+                assert exact_health(exposure, other, x) >= 0
     step = r * Fraction(1, 10**9) * (1 if r > x0 else -1)
     assert exact_health(exposure, other, r + step) < 0

@@ -8,7 +8,13 @@ from decimal import Decimal
 import pytest
 
 from solvent.domain.specs import build_tiers
-from solvent.margin.tiers import effective_leverage, initial_margin, maintenance_margin, tier_for, tier_index
+from solvent.margin.tiers import (
+    effective_leverage,
+    initial_margin,
+    maintenance_margin,
+    tier_for,
+    tier_index,
+)
 
 D = Decimal
 

@@ -9,6 +9,7 @@ oracle's price left the interval on which its slopes hold.
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 
 import numpy as np
@@ -236,20 +237,28 @@ def test_rebuild_recomputes_margins_from_the_constants():
 def scenarios(draw):
     rows = []
     for _ in range(draw(st.integers(1, 12))):
-        c_h = draw(st.integers(-(10**5), 10**5))
-        c_f = draw(st.integers(-(10**5), 10**5))
         slopes = [(draw(st.integers(-50, 50)), draw(st.integers(-50, 50))) for _ in range(2)]
         widths = [(draw(st.sampled_from([0, 2, 5, 9])), draw(st.sampled_from([None, 11, 15, 40]))) for _ in range(2)]
+        if draw(st.booleans()):
+            c_h = draw(st.integers(-(10**5), 10**5))
+            c_f = draw(st.integers(-(10**5), 10**5))
+        else:  # within a few quantums of zero at prices near the start (100, 50)
+            c_h = -(slopes[0][0] * 100 + slopes[1][0] * 50) + draw(st.integers(-6, 6))
+            c_f = -(slopes[0][1] * 100 + slopes[1][1] * 50) + draw(st.integers(-6, 6))
         rows.append((c_h, c_f, slopes, widths))
-    ticks = draw(st.lists(st.tuples(st.integers(0, 1), st.integers(1, 10**5)), min_size=1, max_size=40))
+    near = {0: st.integers(9900, 10100), 1: st.integers(4900, 5100)}
+    ticks = draw(st.lists(st.integers(0, 1).flatmap(
+        lambda k: st.tuples(st.just(k), st.one_of(st.integers(1, 10**5), near[k]))), min_size=1, max_size=40))
     return rows, ticks
 
 
 @settings(max_examples=150, deadline=None)
 @given(scenarios())
 def test_every_row_whose_true_health_changes_sign_is_a_candidate(scenario):
-    """Rows: health = c_h + Σ_k s_k × price_k (free likewise), exact in Fractions. After every
-    tick the candidates are re-anchored from the exact values (as the risk monitor does).
+    """Rows: health = c_h + Σ_k floor(s_k × price_k) (free likewise): the exact model rounds
+    each of its 2 terms to a quantum of 1, while the screen moves on the unrounded slopes.
+    After every tick the candidates are re-anchored from the exact values (as the risk
+    monitor does).
     A row whose exact health or free collateral has a sign other than at its last anchoring,
     or whose price left its interval, must be among the candidates; rows never exposed to the
     ticked oracle and not near zero are not."""
@@ -258,9 +267,10 @@ def test_every_row_whose_true_health_changes_sign_is_a_candidate(scenario):
     screen = new_screen(prices=(100.0, 50.0))
 
     def exact(r):
+        """The exact model's figures: each price term rounded down to a whole quantum (1)."""
         c_h, c_f, slopes, _ = rows[r]
-        h = c_h + sum(s_h * p for (s_h, _), p in zip(slopes, prices))
-        f = c_f + sum(s_f * p for (_, s_f), p in zip(slopes, prices))
+        h = c_h + sum(math.floor(s_h * p) for (s_h, _), p in zip(slopes, prices))
+        f = c_f + sum(math.floor(s_f * p) for (_, s_f), p in zip(slopes, prices))
         return Fraction(h), Fraction(f)
 
     state = {}
@@ -275,7 +285,7 @@ def test_every_row_whose_true_health_changes_sign_is_a_candidate(scenario):
                 high = prices[k] * hi / 10 if hi is not None else None
                 lines.append((k, float(s_h), float(s_f), float(low), INF if high is None else float(high)))
                 bounds[k] = (low, high)
-        screen.anchor(r, float(h), float(f), h < 0, f < 0, lines, 2, Q)
+        screen.anchor(r, float(h), float(f), h < 0, f < 0, lines, 2, 1.0)
         state[r] = (h < 0, f < 0, bounds)
 
     for r in range(len(rows)):
