@@ -9,7 +9,7 @@ products are exact and only the divisions the rounding table names are ever roun
 from __future__ import annotations
 
 import re
-from decimal import ROUND_HALF_EVEN, Context, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Context, Decimal
 
 from .errors import Rejection
 
@@ -31,7 +31,10 @@ ONE = Decimal(1)
 
 #: Significant digits printed for prices and ratios (SPEC: at least 12).
 DISPLAY_DIGITS = 20
-_DISPLAY = Context(prec=DISPLAY_DIGITS, rounding=ROUND_HALF_EVEN)
+_DISPLAY = {
+    rounding: Context(prec=DISPLAY_DIGITS, rounding=rounding)
+    for rounding in (ROUND_HALF_EVEN, ROUND_FLOOR, ROUND_CEILING)
+}
 
 
 def parse_decimal(value: object, field: str) -> Decimal:
@@ -78,16 +81,17 @@ def fraction_digits(number: Decimal) -> int:
     return max(0, -exponent)  # type: ignore[operator]
 
 
-def format_decimal(number: Decimal) -> str:
-    """Plain decimal text without exponent or trailing zeros, at most 20 significant digits.
+def format_decimal(number: Decimal, rounding: str = ROUND_HALF_EVEN) -> str:
+    """Plain decimal text without exponent or trailing zeros, at most 20 significant digits,
+    rounded half-even unless a direction is given (a ratio whose side of 1 matters takes its
+    direction from the rounding table).
 
     Used for prices, sizes and ratios; money goes through `format_units`.
     """
     if not number:
         return "0"
-    rounded = _DISPLAY.plus(number).normalize(_DISPLAY)
-    text = format(rounded, "f")
-    return text
+    context = _DISPLAY[rounding]
+    return format(context.plus(number).normalize(context), "f")
 
 
 def format_exact(number: Decimal) -> str:

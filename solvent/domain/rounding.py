@@ -18,6 +18,8 @@ of quantums, the direction is looked up here, never chosen at the call site:
 | funding received by a position           | down      | payouts round down; dust → insurance   |
 | isolated margin moved in on opening      | up        | a requirement                          |
 | isolated margin released on reducing     | down      | a payout                               |
+| health factor (printed, 20 digits)       | down      | never reads 1 while health < 0         |
+| margin ratio (printed, 20 digits)        | up        | never reads 1 or less while health < 0 |
 
 The difference between an "up" leg and a "down" leg of the same exact amount is dust; the
 engine posts it to `@insurance`, so every posting stays balanced to the last quantum.
@@ -51,6 +53,8 @@ class Figure:
     FUNDING_RECEIVED = DOWN
     ISOLATED_MARGIN_IN = UP
     ISOLATED_MARGIN_RELEASED = DOWN
+    HEALTH_FACTOR = DOWN
+    MARGIN_RATIO = UP
 
 
 _SCALES = [Decimal(10) ** d for d in range(40)]

@@ -11,6 +11,7 @@ import msgspec
 from ..domain.account import Account
 from ..domain.ids import FEES, INSURANCE, is_system, pnl_pool
 from ..domain.numbers import ARITHMETIC, format_decimal, format_exact, format_units
+from ..domain.rounding import Figure
 from ..domain.specs import AssetSpec
 from ..ledger import EXTERNAL
 from ..margin.figures import (
@@ -31,8 +32,8 @@ from .monitor import RiskMonitor
 from .state import EngineState
 
 
-def _ratio(value: Decimal | None) -> str | None:
-    return None if value is None else format_decimal(value)
+def _ratio(value: Decimal | None, direction: str) -> str | None:
+    return None if value is None else format_decimal(value, direction)
 
 
 def _figures(figures: RiskFigures, decimals: int, liquidatable: bool) -> dict[str, Any]:
@@ -44,8 +45,8 @@ def _figures(figures: RiskFigures, decimals: int, liquidatable: bool) -> dict[st
         "maintenance_margin": format_units(figures.maintenance_margin, decimals),
         "free_collateral": format_units(figures.free_collateral, decimals),
         "health": format_units(figures.health, decimals),
-        "margin_ratio": _ratio(figures.margin_ratio()),
-        "health_factor": _ratio(figures.health_factor()),
+        "margin_ratio": _ratio(figures.margin_ratio(), Figure.MARGIN_RATIO),
+        "health_factor": _ratio(figures.health_factor(), Figure.HEALTH_FACTOR),
         "liquidatable": liquidatable,
     }
 

@@ -32,6 +32,7 @@ REQUIREMENTS = [
     "REALIZED_PNL_FROM_POOL",
     "FUNDING_PAID",
     "ISOLATED_MARGIN_IN",
+    "MARGIN_RATIO",  # printed: the closer to liquidation, the higher
 ]
 VALUES_AND_PAYOUTS = [
     "COLLATERAL_VALUE",
@@ -40,6 +41,7 @@ VALUES_AND_PAYOUTS = [
     "REALIZED_PNL_TO_ACCOUNT",
     "FUNDING_RECEIVED",
     "ISOLATED_MARGIN_RELEASED",
+    "HEALTH_FACTOR",  # printed: the closer to liquidation, the lower
 ]
 
 
