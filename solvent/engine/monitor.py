@@ -5,8 +5,9 @@ After each command the engine asks the monitor to evaluate the accounts the comm
 `solvent.risk.screen` first; only its candidates are evaluated exactly. Evaluation:
 
 * records, per risk unit (an account's cross part, or one isolated position), whether it
-  is liquidatable and whether its free collateral is below zero;
-* emits `margin_call` when free collateral goes from >= 0 to < 0 — once per crossing;
+  is liquidatable, and for the cross part whether its free collateral is below zero;
+* emits `margin_call` when the cross free collateral goes from >= 0 to < 0 — once per
+  crossing (an isolated position is watched for its health only);
 * re-anchors the unit's row of the screen.
 
 Events of one command come out ordered by (account id, market), whatever the order in which
@@ -227,7 +228,3 @@ class RiskMonitor:
     def forget_market_floats(self) -> None:
         """Call when a market's spec changes."""
         self._floats.clear()
-
-    # -- queries --------------------------------------------------------------------------
-    def is_liquidatable(self, account_id: str, market: str = "") -> bool:
-        return (account_id, market) in self.liquidatable
