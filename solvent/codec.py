@@ -365,7 +365,7 @@ def parse_ts(value: Any) -> Decimal:
         except Rejection as error:
             raise Rejection("invalid_ts", error.message) from None
     if not ZERO <= seconds < MAX_TS:
-        raise Rejection("invalid_ts", "ts must be between 1970 and the year 5000")
+        raise Rejection("invalid_ts", "ts must be at least 0 (1970) and below 10^11 seconds (year 5138)")
     return seconds
 
 
