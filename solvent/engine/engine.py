@@ -82,7 +82,7 @@ class Engine:
         if isinstance(body, c.AccountQuery):
             if not state.account_exists(body.account):
                 raise Rejection("unknown_account", f"no account {body.account!r}")
-            step.emit("account", account=body.account, **account_entry(state, self.monitor, body.account))
+            step.emit("account", account=body.account, **account_entry(state, body.account))
         else:
             handler = _HANDLERS[type(body)]
             changed_before = state.ledger.postings
@@ -105,11 +105,11 @@ class Engine:
     def state_document(self) -> dict[str, Any]:
         """The state as SPEC §4 describes it."""
         with localcontext(ARITHMETIC):
-            return state_document(self.state, self.monitor)
+            return state_document(self.state)
 
     def account(self, account_id: str) -> dict[str, Any]:
         with localcontext(ARITHMETIC):
-            return account_entry(self.state, self.monitor, account_id)
+            return account_entry(self.state, account_id)
 
     def state_hash(self) -> str:
         return state_hash(self.state)

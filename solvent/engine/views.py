@@ -28,7 +28,6 @@ from ..margin.linear import (
     liquidation_price,
 )
 from ..market_data.interest import rates
-from .monitor import RiskMonitor
 from .state import EngineState
 
 
@@ -51,7 +50,7 @@ def _figures(figures: RiskFigures, decimals: int, liquidatable: bool) -> dict[st
     }
 
 
-def account_entry(state: EngineState, monitor: RiskMonitor, account_id: str) -> dict[str, Any]:
+def account_entry(state: EngineState, account_id: str) -> dict[str, Any]:
     """One account as SPEC §4 lists it."""
     book = state.book
     decimals = book.params.value_decimals
@@ -84,9 +83,8 @@ def _position_entry(state: EngineState, account: Account, market_id: str, exposu
     mark = book.prices[spec.oracle]
     figures = position_figures(position, spec, mark, decimals)
     settle = book.assets[spec.settle]
-    size_places = max(0, -spec.step_size.normalize(ARITHMETIC).as_tuple().exponent)  # type: ignore[operator]
     entry: dict[str, Any] = {
-        "size": format(position.size.quantize(Decimal(1).scaleb(-size_places)), "f") if size_places else format_exact(position.size),
+        "size": _size_text(position.size, spec.step_size),
         "entry_price": format_decimal(position.entry_price),
         "mode": "isolated" if position.isolated else "cross",
         "leverage": format_exact(figures.leverage),
@@ -117,6 +115,12 @@ def _position_entry(state: EngineState, account: Account, market_id: str, exposu
     return entry
 
 
+def _size_text(size: Decimal, step: Decimal) -> str:
+    """A size with as many decimal places as the market's step size (`"4.400"` on a 0.001 grid)."""
+    places = max(0, -step.normalize(ARITHMETIC).as_tuple().exponent)  # type: ignore[operator]
+    return format(size.quantize(Decimal(1).scaleb(-places)), "f")
+
+
 def _asset_entry(state: EngineState, spec: AssetSpec) -> dict[str, Any]:
     ledger = state.ledger
     deposits, borrows = ledger.total_deposits(spec.id), ledger.total_borrows(spec.id)
@@ -143,10 +147,10 @@ def system_accounts(state: EngineState) -> list[str]:
     return sorted(names)
 
 
-def state_document(state: EngineState, monitor: RiskMonitor) -> dict[str, Any]:
+def state_document(state: EngineState) -> dict[str, Any]:
     """The whole state, SPEC §4, with keys in a fixed order."""
     book = state.book
-    accounts = {a: account_entry(state, monitor, a) for a in sorted(state.user_accounts() + system_accounts(state))}
+    accounts = {a: account_entry(state, a) for a in sorted(state.user_accounts() + system_accounts(state))}
     return {
         "accounts": accounts,
         "assets": {a: _asset_entry(state, book.assets[a]) for a in sorted(book.assets)},
