@@ -12,8 +12,10 @@ of quantums, the direction is looked up here, never chosen at the call site:
 | unrealized PnL                           | down      | a gain is understated, a loss overstated|
 | notional                                 | up        | the base of requirements               |
 | maintenance margin, initial margin       | up        | requirements round up                  |
-| realized PnL credited to an account      | down      | payouts round down, debts up           |
-| realized PnL paid by the market's pool   | up        | the pool's leg; dust → insurance fund  |
+| realized PnL credited to an account      | down      | payouts round down, debts up; the      |
+|                                          |           | market's pool pays exactly that and    |
+|                                          |           | keeps the fraction (dust → insurance   |
+|                                          |           | fund when the market is flat)          |
 | funding paid by a position               | up        | debts round up                         |
 | funding received by a position           | down      | payouts round down; dust → insurance   |
 | isolated margin moved in on opening      | up        | a requirement                          |
@@ -21,8 +23,10 @@ of quantums, the direction is looked up here, never chosen at the call site:
 | health factor (printed, 20 digits)       | down      | never reads 1 while health < 0         |
 | margin ratio (printed, 20 digits)        | up        | never reads 1 or less while health < 0 |
 
-The difference between an "up" leg and a "down" leg of the same exact amount is dust; the
-engine posts it to `@insurance`, so every posting stays balanced to the last quantum.
+Where two legs of one exact amount round apart (funding: payers up, receivers down), the
+difference is dust and the engine posts it to `@insurance`; realized PnL's dust stays in the
+market's pool until no position is open, then goes to `@insurance`. Every posting stays
+balanced to the last quantum.
 """
 
 from __future__ import annotations
@@ -48,7 +52,6 @@ class Figure:
     MAINTENANCE_MARGIN = UP
     INITIAL_MARGIN = UP
     REALIZED_PNL_TO_ACCOUNT = DOWN
-    REALIZED_PNL_FROM_POOL = UP
     FUNDING_PAID = UP
     FUNDING_RECEIVED = DOWN
     ISOLATED_MARGIN_IN = UP

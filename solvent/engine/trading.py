@@ -40,14 +40,13 @@ class SidePlan:
     spec: MarketSpec
     fill: FillOutcome
     fee: int
-    account_leg: int  # realized PnL credited, rounded down (settle quantums)
-    pool_leg: int  # realized PnL paid by the pool, rounded up
+    account_leg: int  # realized PnL credited (settle quantums), rounded down; the pool pays exactly this
     isolated: bool
     margin_in: int = 0
     margin_out: int = 0
     deficit: int = 0
     increases_risk: bool = False
-    cross: RiskFigures | None = None
+    cross: RiskFigures = None  # type: ignore[assignment]  # set by plan_side
     detail: list | None = None
 
     def transfers(self) -> list[Transfer]:
@@ -60,7 +59,6 @@ class SidePlan:
             moves.append(Transfer(pool, target, settle, self.account_leg))
         elif self.account_leg < 0:
             moves.append(Transfer(target, pool, settle, -self.account_leg))
-        moves.append(Transfer(pool, INSURANCE, settle, self.pool_leg - self.account_leg))
         if self.isolated:
             wallet = isolated_wallet(account, self.spec.id)
             moves.append(Transfer(INSURANCE, wallet, settle, self.deficit))
@@ -78,8 +76,7 @@ def plan_side(state: EngineState, account: Account, spec: MarketSpec, delta: Dec
     isolated = current.isolated if current is not None else setting.mode is MarginMode.ISOLATED
     fill = apply_fill(current, spec.id, delta, price, book.params.cost_basis, settle_decimals, isolated, setting.leverage)
     account_leg = to_units(fill.realized, settle_decimals, Figure.REALIZED_PNL_TO_ACCOUNT)
-    pool_leg = to_units(fill.realized, settle_decimals, Figure.REALIZED_PNL_FROM_POOL)
-    plan = SidePlan(account, spec, fill, fee, account_leg, pool_leg, isolated)
+    plan = SidePlan(account, spec, fill, fee, account_leg, isolated)
     plan.increases_risk = fill.opened > 0
     deltas = {spec.settle: -fee}
     if isolated:
@@ -123,7 +120,7 @@ def _plan_isolated(state: EngineState, plan: SidePlan, old_size: Decimal, price:
 
 
 def _check_side(plan: SidePlan, role: str) -> None:
-    if plan.increases_risk and plan.cross is not None and plan.cross.free_collateral < 0:
+    if plan.increases_risk and plan.cross.free_collateral < 0:
         raise Rejection("insufficient_margin", f"{role} {plan.account.id} would have free collateral below zero")
 
 
@@ -133,15 +130,27 @@ def _post_side(step: Step, plan: SidePlan) -> None:
     state.set_position(plan.account, plan.spec.id, plan.fill.position)
     settle = plan.spec.settle
     decimals = state.book.assets[settle].decimals
-    dust = plan.pool_leg - plan.account_leg
-    if dust:
-        step.emit("insurance_fund", asset=settle, delta=format_units(dust, decimals),
-                  balance=format_units(state.ledger.balance(INSURANCE, settle), decimals), reason="rounding")
     if plan.deficit:
         step.emit("insurance_fund", asset=settle, delta=format_units(-plan.deficit, decimals),
                   balance=format_units(state.ledger.balance(INSURANCE, settle), decimals), reason="isolated_deficit")
         step.emit("bad_debt", account=plan.account.id, market=plan.spec.id, asset=settle,
                   amount=format_units(plan.deficit, decimals))
+
+
+def _sweep_flat_pool(step: Step, spec: MarketSpec) -> None:
+    """Realized PnL is credited rounded down and the pool pays exactly that, so the pool
+    keeps the fraction. With no position open the exact PnL of the market sums to zero, and
+    what the pool holds is that rounding dust (never negative): it goes to the insurance fund."""
+    state = step.state
+    if state.holders.get(spec.id):
+        return
+    pool = pnl_pool(spec.id)
+    dust = state.ledger.balance(pool, spec.settle)
+    if dust > 0:
+        state.ledger.post([Transfer(pool, INSURANCE, spec.settle, dust)])
+        decimals = state.book.assets[spec.settle].decimals
+        step.emit("insurance_fund", asset=spec.settle, delta=format_units(dust, decimals),
+                  balance=format_units(state.ledger.balance(INSURANCE, spec.settle), decimals), reason="rounding")
 
 
 def trade(step: Step, command: Trade) -> None:
@@ -162,6 +171,7 @@ def trade(step: Step, command: Trade) -> None:
     _check_side(sell, "seller")
     _post_side(step, buy)
     _post_side(step, sell)
+    _sweep_flat_pool(step, spec)
     # The planned cross figures are the figures of the state just posted: reuse them.
     for plan in sorted((buy, sell), key=lambda p: p.account.id):
         step.monitor.evaluate(plan.account.id, step.seq, step.events, plan.cross, plan.detail)
@@ -176,12 +186,15 @@ def order_check(step: Step, command: OrderCheck) -> None:
     accepted, reason = True, None
     try:
         plan = plan_side(state, account, spec, command.size, command.price, 0)
-        _check_side(plan, "account")
-    except Rejection as refusal:
+    except Rejection as refusal:  # the isolated margin is not there: no would-be state exists
         accepted, reason = False, refusal.code
         free = checks.cross_after(state, account).free_collateral
     else:
-        free = plan.cross.free_collateral if plan.cross else 0
+        free = plan.cross.free_collateral
+        try:
+            _check_side(plan, "account")
+        except Rejection as refusal:
+            accepted, reason = False, refusal.code
     event = {
         "account": account.id,
         "market": spec.id,

@@ -192,10 +192,8 @@ def canonical_state(state: EngineState) -> dict[str, Any]:
         if ledger.balances(account)
     }
     accounts = {}
-    for account_id in sorted(state.accounts):
+    for account_id in sorted(state.accounts):  # an opened account is state even when empty
         account = state.accounts[account_id]
-        if not account.positions and not account.settings:
-            continue
         accounts[account_id] = {
             "positions": {
                 m: _canonical([p.size, p.cost, [[lot.size, lot.price] for lot in p.lots], p.realized_pnl, p.isolated, p.leverage])

@@ -29,7 +29,6 @@ REQUIREMENTS = [
     "NOTIONAL",
     "MAINTENANCE_MARGIN",
     "INITIAL_MARGIN",
-    "REALIZED_PNL_FROM_POOL",
     "FUNDING_PAID",
     "ISOLATED_MARGIN_IN",
     "MARGIN_RATIO",  # printed: the closer to liquidation, the higher

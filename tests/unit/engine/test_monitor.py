@@ -1,0 +1,165 @@
+"""Worked scenarios for `solvent.engine.monitor`: margin calls once per crossing, event
+order, the liquidatable flag at the exact boundary, and the screen that spares accounts far
+from zero.
+
+Rules: SPEC §3 (`margin_call`: free collateral fell below zero), §5 (liquidatable iff
+health < 0 with something at risk; health = 0 is not), ARCHITECTURE.md (margin calls once
+per crossing, recovery to >= 0 re-arms; events ordered by account id; a price tick goes
+through the float screen and only its candidates are evaluated exactly).
+
+Market: ETH-PERP on oracle ETH, settled in USDC (6 decimals, value_decimals 6), one tier.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from solvent import Engine
+from solvent.engine.monitor import RiskMonitor
+
+
+def ok(engine: Engine, command: dict[str, Any]) -> list[dict[str, Any]]:
+    events = engine.apply(command)
+    assert not [e for e in events if e["event"] == "rejected"], (command, events)
+    return events
+
+
+def setup(mmr: str = "0.05", max_leverage: str = "10") -> Engine:
+    e = Engine()
+    ok(e, {"op": "asset", "id": "USDC", "decimals": 6, "oracle": None, "weight_init": "1", "weight_maint": "1"})
+    ok(e, {"op": "market", "id": "ETH-PERP", "oracle": "ETH", "settle": "USDC", "step_size": "0.01",
+           "liquidation_fee": "0.01", "tiers": [{"mmr": mmr, "max_leverage": max_leverage}]})
+    ok(e, {"op": "price", "oracle": "ETH", "price": "100"})
+    ok(e, {"op": "deposit", "account": "maker", "asset": "USDC", "amount": "1000000"})
+    return e
+
+
+def open_long(e: Engine, account: str, deposit: str, size: str = "1", price: str = "100") -> None:
+    ok(e, {"op": "deposit", "account": account, "asset": "USDC", "amount": deposit})
+    ok(e, {"op": "trade", "market": "ETH-PERP", "buyer": account, "seller": "maker", "size": size, "price": price})
+
+
+def tick(e: Engine, price: str) -> list[dict[str, Any]]:
+    return ok(e, {"op": "price", "oracle": "ETH", "price": price})
+
+
+def calls(events: list[dict[str, Any]]) -> list[tuple[str, str, str]]:
+    return [(e["account"], e["health"], e["free_collateral"]) for e in events if e["event"] == "margin_call"]
+
+
+def test_margin_call_once_per_crossing():
+    """alice: 10 USDC, long 1 @100 (initial margin 100 / 10 = 10): free 0, no call.
+    At mark M: free = 10 + (M − 100) − M / 10, health = 10 + (M − 100) − 0.05 M.
+    99.9: free = 9.9 − 9.99 = −0.09, health = 9.9 − 4.995 = 4.905 → call.
+    99 (free −0.9) and 98 (free −1.8): no second call; nor a deposit of 0.5 (free −1.3),
+    which is evaluated exactly.
+    100.5: free = 10.5 + 0.5 − 10.05 = 0.95 ≥ 0: recovered, no event.
+    99.5: free = 10 − 9.95 = 0.05 ≥ 0: nothing; 99: free = 9.5 − 9.9 = −0.4,
+    health = 9.5 − 4.95 = 4.55 → a new call."""
+    e = setup()
+    open_long(e, "alice", "10")
+    assert calls(tick(e, "99.9")) == [("alice", "4.905000", "-0.090000")]
+    assert calls(tick(e, "99")) == []
+    assert calls(tick(e, "98")) == []
+    assert e.account("alice")["free_collateral"] == "-1.800000"
+    # a deposit makes the monitor evaluate her exactly: still below (−1.3), still no call
+    assert ok(e, {"op": "deposit", "account": "alice", "asset": "USDC", "amount": "0.5"}) == []
+    assert e.account("alice")["free_collateral"] == "-1.300000"
+    assert tick(e, "100.5") == []
+    assert e.account("alice")["free_collateral"] == "0.950000"
+    assert tick(e, "99.5") == []
+    assert calls(tick(e, "99")) == [("alice", "4.550000", "-0.400000")]
+
+
+def test_margin_calls_of_one_command_are_ordered_by_account_id():
+    """carol, bob and alice (opened in that order) each hold 10 USDC and long 1 @100: one
+    tick to 99.9 puts all three at free −0.09 (health 4.905); the calls come out alice, bob,
+    carol."""
+    e = setup()
+    for who in ("carol", "bob", "alice"):
+        open_long(e, who, "10")
+    events = tick(e, "99.9")
+    assert calls(events) == [(who, "4.905000", "-0.090000") for who in ("alice", "bob", "carol")]
+    assert [ev["seq"] for ev in events] == [e.state.commands - 1] * 3
+
+
+def test_liquidatable_at_minus_one_quantum_not_at_zero():
+    """mmr 0.04, max_leverage 20. alice: 7.84 USDC, long 1 @100 (initial margin 5).
+    health(M) = 7.84 + (M − 100) − 0.04 M, each term rounded (PnL down, margin up).
+    M = 96: PnL −4, maintenance 3.84: health 7.84 − 4 − 3.84 = 0 → not liquidatable.
+    M = 95.999999: PnL −4.000001, maintenance ⌈3.83999996⌉ = 3.840000:
+    health = 7.84 − 4.000001 − 3.84 = −0.000001 → liquidatable.
+    Back to 96: health 0 again → not liquidatable."""
+    e = setup(mmr="0.04", max_leverage="20")
+    open_long(e, "alice", "7.84")
+    tick(e, "96")
+    entry = e.account("alice")
+    assert (entry["health"], entry["liquidatable"]) == ("0.000000", False)
+    assert ("alice", "") not in e.monitor.liquidatable
+    tick(e, "95.999999")
+    entry = e.account("alice")
+    assert (entry["health"], entry["liquidatable"]) == ("-0.000001", True)
+    assert ("alice", "") in e.monitor.liquidatable
+    tick(e, "96")
+    assert e.account("alice")["liquidatable"] is False
+    assert ("alice", "") not in e.monitor.liquidatable
+
+
+@pytest.fixture
+def evaluated(monkeypatch) -> list[str]:
+    """Every account id RiskMonitor.evaluate is called with, in order."""
+    seen: list[str] = []
+    original = RiskMonitor.evaluate
+
+    def spy(self, account_id, *args, **kwargs):
+        seen.append(account_id)
+        return original(self, account_id, *args, **kwargs)
+
+    monkeypatch.setattr(RiskMonitor, "evaluate", spy)
+    return seen
+
+
+def test_a_tick_evaluates_only_accounts_near_zero(evaluated):
+    """alice: 1,000,000 USDC, long 1 @100 — free collateral ~999,990, far from zero.
+    bob: 10 USDC, long 1 @100 — free collateral 0. maker: short 2 with 1,000,000.
+    Tick 99.9: bob's free collateral crosses to −0.09 (a call); alice's and the maker's
+    move by cents out of a million: the screen must not hand them to the exact evaluation.
+    Tick 99.8: bob goes further below (−0.18), away from zero: nobody is evaluated."""
+    e = setup()
+    open_long(e, "alice", "1000000")
+    open_long(e, "bob", "10")
+    evaluated.clear()
+    events = tick(e, "99.9")
+    assert calls(events) == [("bob", "4.905000", "-0.090000")]
+    assert evaluated == ["bob"]
+    evaluated.clear()
+    assert tick(e, "99.8") == []
+    assert evaluated == []
+    assert e.account("bob")["free_collateral"] == "-0.180000"
+
+
+def test_the_screen_misses_no_crossing_over_a_walk(evaluated):
+    """A walk of ticks around bob's zero (free collateral = 10 + (M − 100) − M / 10 = 0.9 M
+    − 90: zero at M = 100). Each tick that crosses zero from >= 0 emits exactly one call:
+    the expected calls are those of the hand-computed sign sequence."""
+    e = setup()
+    open_long(e, "alice", "1000000")
+    open_long(e, "bob", "10")
+    walk = ["100.01", "99.99", "99.98", "100", "100.02", "99.999999", "100.000001", "99"]
+    # free = 10 + ⌊M − 100⌋ − ⌈M / 10⌉ at each price:
+    # 100.01: 10.01 − 10.001 = +0.009          (no call: never below)
+    # 99.99:  9.99 − 9.999 = −0.009            → call
+    # 99.98:  −0.018                           (still below: none)
+    # 100:    10 − 10 = 0                      (recovered)
+    # 100.02: +0.018
+    # 99.999999: 9.999999 − ⌈9.9999999⌉ = 9.999999 − 10 = −0.000001 → call
+    # 100.000001: 10.000001 − ⌈10.0000001⌉ = 10.000001 − 10.000001 = 0 (recovered)
+    # 99:     9 − 9.9 = −0.9                   → call
+    expected_call = [False, True, False, False, False, True, False, True]
+    evaluated.clear()
+    for price, call in zip(walk, expected_call):
+        got = [c[0] for c in calls(tick(e, price))]
+        assert got == (["bob"] if call else []), price
+    assert "alice" not in evaluated
