@@ -19,6 +19,21 @@ app = typer.Typer(
 _err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from .. import __version__
+
+        typer.echo(f"solvent {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True, help="Print the version and exit."),
+) -> None:
+    """solvent: an automated margin accounting engine."""
+
+
 @app.command("replay")
 def replay_command(
     commands: str = typer.Argument(..., help="JSONL file of commands, one JSON object per line (SPEC §2); '-' reads stdin."),
