@@ -15,23 +15,15 @@ import pytest
 
 from solvent import Engine
 
+from ._steps import named, ok, refused
+
 USDC = {"op": "asset", "id": "USDC", "decimals": 6, "oracle": None, "weight_init": "1", "weight_maint": "1"}
 USD2 = {"op": "asset", "id": "USD2", "decimals": 2, "oracle": None, "weight_init": "1", "weight_maint": "1"}
 ETH = {"op": "asset", "id": "ETH", "decimals": 8, "oracle": "ETH-USD", "weight_init": "0.8", "weight_maint": "0.85"}
 
 
-def ok(engine: Engine, command: dict[str, Any]) -> list[dict[str, Any]]:
-    events = engine.apply(command)
-    assert not [e for e in events if e["event"] == "rejected"], (command, events)
-    return events
 
 
-def refused(engine: Engine, command: dict[str, Any], code: str) -> None:
-    before_hash, before_doc = engine.state_hash(), engine.state_document()
-    events = engine.apply(command)
-    assert [(e["event"], e.get("code")) for e in events] == [("rejected", code)], events
-    assert engine.state_hash() == before_hash
-    assert engine.state_document() == before_doc
 
 
 def market(tiers: list[dict[str, str]], *, market_id: str = "BTC-PERP", oracle: str = "BTC",
@@ -50,8 +42,6 @@ def engine_with(*commands: dict[str, Any]) -> Engine:
     return e
 
 
-def named(events: list[dict[str, Any]], name: str) -> list[dict[str, Any]]:
-    return [e for e in events if e["event"] == name]
 
 
 def long_position(e: Engine, size: str, price: str, deposit: str, market_id: str = "BTC-PERP") -> None:

@@ -14,23 +14,7 @@ from typing import Any
 from solvent import Engine
 from solvent.ledger import EXTERNAL
 
-
-def ok(engine: Engine, command: dict[str, Any]) -> list[dict[str, Any]]:
-    events = engine.apply(command)
-    assert not [e for e in events if e["event"] == "rejected"], (command, events)
-    return events
-
-
-def refused(engine: Engine, command: dict[str, Any], code: str) -> None:
-    before_hash, before_doc = engine.state_hash(), engine.state_document()
-    events = engine.apply(command)
-    assert [(e["event"], e.get("code")) for e in events] == [("rejected", code)], events
-    assert engine.state_hash() == before_hash
-    assert engine.state_document() == before_doc
-
-
-def named(events: list[dict[str, Any]], name: str) -> list[dict[str, Any]]:
-    return [e for e in events if e["event"] == name]
+from ._steps import named, ok, refused
 
 
 def usdc(decimals: int) -> dict[str, Any]:

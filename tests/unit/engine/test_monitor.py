@@ -19,11 +19,7 @@ import pytest
 from solvent import Engine
 from solvent.engine.monitor import RiskMonitor
 
-
-def ok(engine: Engine, command: dict[str, Any]) -> list[dict[str, Any]]:
-    events = engine.apply(command)
-    assert not [e for e in events if e["event"] == "rejected"], (command, events)
-    return events
+from ._steps import ok
 
 
 def setup(mmr: str = "0.05", max_leverage: str = "10") -> Engine:

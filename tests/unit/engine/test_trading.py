@@ -21,25 +21,16 @@ import pytest
 from solvent import Engine
 from solvent.ledger import EXTERNAL
 
+from ._steps import named, ok, refused
+
 MARKET = "ETH-PERP"
 POOL = "@pnl:ETH-PERP"
 
 
 # -- helpers ---------------------------------------------------------------------------------
 
-def ok(engine: Engine, command: dict[str, Any]) -> list[dict[str, Any]]:
-    events = engine.apply(command)
-    assert not [e for e in events if e["event"] == "rejected"], (command, events)
-    return events
 
 
-def refused(engine: Engine, command: dict[str, Any], code: str) -> None:
-    """The command is refused with `code`, in one event, and nothing changes."""
-    before_hash, before_doc = engine.state_hash(), engine.state_document()
-    events = engine.apply(command)
-    assert [(e["event"], e.get("code")) for e in events] == [("rejected", code)], events
-    assert engine.state_hash() == before_hash
-    assert engine.state_document() == before_doc
 
 
 def setup(decimals: int = 6, *, mmr: str = "0.05", max_leverage: str = "10", step: str = "0.01",
@@ -97,8 +88,6 @@ def conserved(engine: Engine, deposited: int, asset: str = "USDC") -> None:
     assert engine.state_document()["ledger"]["balanced"] is True
 
 
-def named(events: list[dict[str, Any]], name: str) -> list[dict[str, Any]]:
-    return [e for e in events if e["event"] == name]
 
 
 # -- cost basis -------------------------------------------------------------------------------

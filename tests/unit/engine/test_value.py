@@ -22,6 +22,8 @@ import pytest
 from solvent import Engine
 from solvent.ledger import EXTERNAL
 
+from ._steps import ok, refused
+
 USDC = {"op": "asset", "id": "USDC", "decimals": 6, "oracle": None, "weight_init": "1", "weight_maint": "1"}
 ETH = {"op": "asset", "id": "ETH", "decimals": 8, "oracle": "ETH-USD", "weight_init": "0.8", "weight_maint": "0.85",
        "liability_weight_init": "1.25", "liability_weight_maint": "1.1"}
@@ -29,18 +31,8 @@ PERP = {"op": "market", "id": "ETH-PERP", "oracle": "ETH-USD", "settle": "USDC",
         "liquidation_fee": "0.01", "tiers": [{"mmr": "0.05", "max_leverage": "10"}]}
 
 
-def ok(engine: Engine, command: dict[str, Any]) -> list[dict[str, Any]]:
-    events = engine.apply(command)
-    assert not [e for e in events if e["event"] == "rejected"], (command, events)
-    return events
 
 
-def refused(engine: Engine, command: dict[str, Any], code: str) -> None:
-    before_hash, before_doc = engine.state_hash(), engine.state_document()
-    events = engine.apply(command)
-    assert [(e["event"], e.get("code")) for e in events] == [("rejected", code)], events
-    assert engine.state_hash() == before_hash
-    assert engine.state_document() == before_doc
 
 
 class Tally:

@@ -16,6 +16,8 @@ import pytest
 
 from solvent import Engine
 
+from ._steps import ok
+
 TOP_KEYS = {"accounts", "assets", "insurance_fund", "prices", "ledger", "clock"}
 ACCOUNT_KEYS = {"balances", "equity", "equity_maint", "equity_init", "initial_margin", "maintenance_margin",
                 "free_collateral", "health", "margin_ratio", "health_factor", "liquidatable", "positions"}
@@ -35,10 +37,6 @@ PERP = {"op": "market", "id": "ETH-PERP", "oracle": "ETH", "settle": "USDC", "st
         "liquidation_fee": "0.01", "tiers": [{"mmr": "0.05", "max_leverage": "10"}]}
 
 
-def ok(engine: Engine, command: dict[str, Any]) -> list[dict[str, Any]]:
-    events = engine.apply(command)
-    assert not [e for e in events if e["event"] == "rejected"], (command, events)
-    return events
 
 
 def run(*commands: dict[str, Any]) -> Engine:
