@@ -8,6 +8,7 @@ raises `Rejection`; the engine turns it into one `rejected` event.
 
 from __future__ import annotations
 
+import enum
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -100,7 +101,7 @@ class _Reader:
             raise Rejection("out_of_range", f"{name} must be an integer from {low} to {high}")
         return int(number)
 
-    def choice(self, name: str, options: type, required: bool = True) -> Any:
+    def choice(self, name: str, options: type[enum.Enum], required: bool = True) -> Any:
         value = self._get(name, required)
         if value is None:
             return None
@@ -202,7 +203,7 @@ def _market(r: _Reader) -> c.Command:
     raw_tiers = r.list("tiers")
     if not 1 <= len(raw_tiers) <= MAX_TIERS:
         raise Rejection("invalid_config", f"a market needs 1 to {MAX_TIERS} tiers")
-    rows = []
+    rows: list[tuple[Decimal | None, Decimal, Decimal]] = []
     for index, raw in enumerate(raw_tiers):
         if not isinstance(raw, dict):
             raise Rejection("invalid_type", f"tiers[{index}] must be an object")

@@ -126,8 +126,8 @@ def _match(scenario: Scenario, demands: list[tuple[str, int, int]], rng: random.
     makers = [f"{MAKER_PREFIX}{i}" for i in range(MAKERS)]
     turn = 0
     for market, m in enumerate(scenario.markets):
-        longs = [[a, s] for a, mk, s in demands if mk == market and s > 0]
-        shorts = [[a, -s] for a, mk, s in demands if mk == market and s < 0]
+        longs: list[list[Any]] = [[a, s] for a, mk, s in demands if mk == market and s > 0]
+        shorts: list[list[Any]] = [[a, -s] for a, mk, s in demands if mk == market and s < 0]
         rng.shuffle(longs)
         rng.shuffle(shorts)
         ticks = scenario.ticks[market]
@@ -264,7 +264,7 @@ def run_demo(
         TimeElapsedColumn(),
         console=console,
     )
-    status = {"tick": 0, "prices": dict(start_prices)}
+    status: dict[str, Any] = {"tick": 0, "prices": dict(start_prices)}
 
     def live_table() -> Table:
         table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from ..domain.commands import AssetCommand, MarketCommand, ParamsCommand
 from ..domain.errors import Rejection
@@ -52,7 +53,7 @@ def market(step: Step, command: MarketCommand) -> None:
 
 def params(step: Step, command: ParamsCommand) -> None:
     state = step.state
-    changes = dict(command.changes)
+    changes: dict[str, Any] = dict(command.changes)
     current = state.book.params
     if "cost_basis" in changes and changes["cost_basis"] is not current.cost_basis and state.open_positions():
         raise Rejection("positions_open", "cost_basis can change only while no position is open")

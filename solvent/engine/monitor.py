@@ -162,10 +162,9 @@ class RiskMonitor:
                 self.screen.clear(row)
             return
         quantum = 10.0 ** -self.state.book.params.value_decimals
-        if unit[1]:
-            free, rows = figures.health, [(index, v[0], v[0], v[2], v[3]) for index, v in lines.items()]
-        else:
-            free, rows = figures.free_collateral, [(index, *values) for index, values in lines.items()]
+        watched_free = 0 if unit[1] else 1  # an isolated row watches its health line twice
+        rows = [(index, v[0], v[watched_free], v[2], v[3]) for index, v in lines.items()]
+        free = figures.free_collateral if watched_free else figures.health
         self.screen.anchor(
             self._row(unit), figures.health * quantum, free * quantum, figures.health < 0, free < 0, rows, terms, quantum
         )
@@ -218,10 +217,11 @@ class RiskMonitor:
         if cached is None:
             spec = self.state.book.markets[market]
             tiers = []
-            for index, tier in enumerate(spec.tiers):
-                low = float(spec.tiers[index - 1].max_notional) if index else 0.0
+            low = 0.0
+            for tier in spec.tiers:
                 high = float(tier.max_notional) if tier.max_notional is not None else _INF
                 tiers.append((float(tier.mmr), low, high))
+                low = high
             cached = self._floats[market] = (self.oracle_index[spec.oracle], tiers)
         return cached
 

@@ -107,7 +107,7 @@ def _plan_isolated(state: EngineState, plan: SidePlan, old_size: Decimal, price:
             wallet -= plan.margin_out
     if fill.opened and fill.position is not None:
         position = fill.position
-        mark = state.book.mark(plan.spec.id)
+        mark = checks.mark(state, plan.spec)
         notional_at_mark = ARITHMETIC.multiply(abs(position.size), mark)
         tier = tier_for(plan.spec.tiers, notional_at_mark)
         leverage = effective_leverage(tier, position.leverage)

@@ -62,7 +62,7 @@ def position_figures(position: Position, spec: MarketSpec, mark: Decimal, decima
     tiers = spec.tiers
     index = 0
     last = len(tiers) - 1
-    while index < last and notional > tiers[index].max_notional:  # tier_index, inlined
+    while index < last and notional > tiers[index].max_notional:  # type: ignore[operator]  # tier_index, inlined
         index += 1
     tier = tiers[index]
     leverage = position.leverage
@@ -167,8 +167,8 @@ def cross_figures(
     markets = book.markets
     prices = book.prices
     for position in positions:
-        spec = markets[position.market]
-        figures = position_figures(position, spec, prices[spec.oracle], decimals)
+        market = markets[position.market]
+        figures = position_figures(position, market, prices[market.oracle], decimals)
         if detail is not None:
             detail.append((position, figures))
         pnl = figures.unrealized_pnl

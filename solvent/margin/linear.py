@@ -84,9 +84,9 @@ def cross_exposures(
         exposure.collateral_init = _add(exposure.collateral_init, _mul(amount, w_init))
         exposure.collateral_value = _add(exposure.collateral_value, amount)
     for position in positions:
-        spec = book.markets[position.market]
-        exposure = exposures.setdefault(spec.oracle, Exposure())
-        exposure.legs.append(Leg(position.size, position.cost, spec.tiers, position.leverage))
+        market = book.markets[position.market]
+        exposure = exposures.setdefault(market.oracle, Exposure())
+        exposure.legs.append(Leg(position.size, position.cost, market.tiers, position.leverage))
     return constant_maint, constant_init, exposures
 
 

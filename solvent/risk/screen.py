@@ -29,6 +29,8 @@ thousands of rows; the million-account sparse layout is issue #5's.
 
 from __future__ import annotations
 
+from array import array
+
 import numpy as np
 
 REANCHOR_EVERY = 4096
@@ -43,7 +45,7 @@ Line = tuple[int, float, float, float, float]  # (oracle index, slope_health, sl
 # Columns of the per-row record (read on re-anchoring, not on ticks).
 CONST_H, CONST_F, SIGN_H, SIGN_F, BAND = range(5)
 _EMPTY_RECORD = (0.0, 0.0, 1.0, 1.0, 0.0)
-_EMPTY_RECORD_VIEW = memoryview(__import__("array").array("d", _EMPTY_RECORD))
+_EMPTY_RECORD_VIEW = memoryview(array("d", _EMPTY_RECORD))
 
 
 class HealthScreen:
@@ -55,6 +57,13 @@ class HealthScreen:
       `bounds[k, 0|1, row]`          the price interval (low, high] on which those slopes hold
     Cold, per row: `record[row]` = (const_h, const_f, sign_h, sign_f, band).
     """
+
+    margins: np.ndarray
+    slopes: np.ndarray
+    bounds: np.ndarray
+    record: np.ndarray
+    prices: np.ndarray
+    _views: tuple[memoryview[float], ...]
 
     def __init__(self, capacity: int = 1024, oracles: int = 4) -> None:
         self._rows = 0
@@ -85,7 +94,7 @@ class HealthScreen:
             prices[:k] = self.prices
         self.margins, self.slopes, self.bounds, self.record, self.prices = margins, slopes, bounds, record, prices
         #: flat float views of the arrays, for cheap scalar writes (rebuilt with the arrays)
-        self._views = tuple(memoryview(a).cast("B").cast("d") for a in (slopes, bounds, margins, record))
+        self._views = tuple(a.data.cast("B").cast("d") for a in (slopes, bounds, margins, record))
 
     def add_oracle(self) -> int:
         index = self._oracles
