@@ -34,6 +34,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from typing import Final
 
 from .numbers import ARITHMETIC
 
@@ -45,19 +46,19 @@ class Figure:
     """Every figure that is ever rounded to quantums, with its direction (the table above).
     Plain class attributes: they are read on the hottest path."""
 
-    COLLATERAL_VALUE = DOWN
-    WEIGHTED_VALUE = DOWN
-    UNREALIZED_PNL = DOWN
-    NOTIONAL = UP
-    MAINTENANCE_MARGIN = UP
-    INITIAL_MARGIN = UP
-    REALIZED_PNL_TO_ACCOUNT = DOWN
-    FUNDING_PAID = UP
-    FUNDING_RECEIVED = DOWN
-    ISOLATED_MARGIN_IN = UP
-    ISOLATED_MARGIN_RELEASED = DOWN
-    HEALTH_FACTOR = DOWN
-    MARGIN_RATIO = UP
+    COLLATERAL_VALUE: Final = DOWN
+    WEIGHTED_VALUE: Final = DOWN
+    UNREALIZED_PNL: Final = DOWN
+    NOTIONAL: Final = UP
+    MAINTENANCE_MARGIN: Final = UP
+    INITIAL_MARGIN: Final = UP
+    REALIZED_PNL_TO_ACCOUNT: Final = DOWN
+    FUNDING_PAID: Final = UP
+    FUNDING_RECEIVED: Final = DOWN
+    ISOLATED_MARGIN_IN: Final = UP
+    ISOLATED_MARGIN_RELEASED: Final = DOWN
+    HEALTH_FACTOR: Final = DOWN
+    MARGIN_RATIO: Final = UP
 
 
 _SCALES = [Decimal(10) ** d for d in range(40)]

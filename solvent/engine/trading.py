@@ -34,7 +34,19 @@ from .context import Step
 from .state import EngineState
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
+class IsolatedMoves:
+    """Margin an isolated side moves, in settle quantums."""
+
+    margin_in: int = 0  # cross balance → the position's wallet
+    margin_out: int = 0  # wallet → cross balance
+    deficit: int = 0  # paid by the insurance fund into a wallet left negative by a close
+
+
+NO_MOVES = IsolatedMoves()
+
+
+@dataclass(frozen=True, slots=True)
 class SidePlan:
     account: Account
     spec: MarketSpec
@@ -42,12 +54,14 @@ class SidePlan:
     fee: int
     account_leg: int  # realized PnL credited (settle quantums), rounded down; the pool pays exactly this
     isolated: bool
-    margin_in: int = 0
-    margin_out: int = 0
-    deficit: int = 0
-    increases_risk: bool = False
-    cross: RiskFigures = None  # type: ignore[assignment]  # set by plan_side
-    detail: list | None = None
+    moves: IsolatedMoves
+    cross: RiskFigures  # the cross figures the account has once the side is posted
+    detail: list  # (position, PositionFigures) of those figures
+
+    @property
+    def increases_risk(self) -> bool:
+        """Opens, adds to or flips a position."""
+        return self.fill.opened > 0
 
     def transfers(self) -> list[Transfer]:
         account = self.account.id
@@ -61,9 +75,9 @@ class SidePlan:
             moves.append(Transfer(target, pool, settle, -self.account_leg))
         if self.isolated:
             wallet = isolated_wallet(account, self.spec.id)
-            moves.append(Transfer(INSURANCE, wallet, settle, self.deficit))
-            moves.append(Transfer(wallet, account, settle, self.margin_out))
-            moves.append(Transfer(account, wallet, settle, self.margin_in))
+            moves.append(Transfer(INSURANCE, wallet, settle, self.moves.deficit))
+            moves.append(Transfer(wallet, account, settle, self.moves.margin_out))
+            moves.append(Transfer(account, wallet, settle, self.moves.margin_in))
         return moves
 
 
@@ -76,47 +90,50 @@ def plan_side(state: EngineState, account: Account, spec: MarketSpec, delta: Dec
     isolated = current.isolated if current is not None else setting.mode is MarginMode.ISOLATED
     fill = apply_fill(current, spec.id, delta, price, book.params.cost_basis, settle_decimals, isolated, setting.leverage)
     account_leg = to_units(fill.realized, settle_decimals, Figure.REALIZED_PNL_TO_ACCOUNT)
-    plan = SidePlan(account, spec, fill, fee, account_leg, isolated)
-    plan.increases_risk = fill.opened > 0
     deltas = {spec.settle: -fee}
+    moves = NO_MOVES
     if isolated:
-        _plan_isolated(state, plan, current.size if current else ZERO, price, settle_decimals)
-        deltas[spec.settle] += plan.margin_out - plan.margin_in
-        if plan.margin_in and state.ledger.balance(account.id, spec.settle) + deltas[spec.settle] < 0:
+        moves = _plan_isolated(state, account, spec, fill, account_leg, current.size if current else ZERO, price, settle_decimals)
+        deltas[spec.settle] += moves.margin_out - moves.margin_in
+        if moves.margin_in and state.ledger.balance(account.id, spec.settle) + deltas[spec.settle] < 0:
             raise Rejection("insufficient_balance", f"{account.id} has too little {spec.settle} to margin the isolated position")
     else:
         deltas[spec.settle] += account_leg
-    plan.detail = []
-    plan.cross = checks.cross_after(state, account, deltas, (spec.id, fill.position), plan.detail)
-    return plan
+    detail: list = []
+    cross = checks.cross_after(state, account, deltas, (spec.id, fill.position), detail)
+    return SidePlan(account, spec, fill, fee, account_leg, isolated, moves, cross, detail)
 
 
-def _plan_isolated(state: EngineState, plan: SidePlan, old_size: Decimal, price: Decimal, decimals: int) -> None:
-    fill = plan.fill
-    wallet = state.wallet_units(plan.account.id, plan.spec.id) + plan.account_leg
+def _plan_isolated(
+    state: EngineState, account: Account, spec: MarketSpec, fill: FillOutcome, account_leg: int,
+    old_size: Decimal, price: Decimal, decimals: int,
+) -> IsolatedMoves:
+    wallet = state.wallet_units(account.id, spec.id) + account_leg
+    margin_in = margin_out = deficit = 0
     if fill.closed:
         if fill.closed == abs(old_size):
             if wallet >= 0:
-                plan.margin_out = wallet
+                margin_out = wallet
             else:
-                plan.deficit = -wallet
+                deficit = -wallet
             wallet = 0
         elif wallet > 0:
             share = ARITHMETIC.divide(ARITHMETIC.multiply(Decimal(wallet), fill.closed), abs(old_size))
-            plan.margin_out = int(share.to_integral_value(Figure.ISOLATED_MARGIN_RELEASED))
-            wallet -= plan.margin_out
+            margin_out = int(share.to_integral_value(Figure.ISOLATED_MARGIN_RELEASED))
+            wallet -= margin_out
     if fill.opened and fill.position is not None:
         position = fill.position
-        mark = checks.mark(state, plan.spec)
+        mark = checks.mark(state, spec)
         notional_at_mark = ARITHMETIC.multiply(abs(position.size), mark)
-        tier = tier_for(plan.spec.tiers, notional_at_mark)
+        tier = tier_for(spec.tiers, notional_at_mark)
         leverage = effective_leverage(tier, position.leverage)
         added = to_units(ARITHMETIC.divide(ARITHMETIC.multiply(fill.opened, price), leverage), decimals, Figure.ISOLATED_MARGIN_IN)
         shortfall = ARITHMETIC.subtract(
             ARITHMETIC.subtract(initial_margin(notional_at_mark, tier, position.leverage), position.unrealized_pnl(mark)),
             units_to_decimal(wallet, decimals),
         )
-        plan.margin_in = max(added, to_units(shortfall, decimals, Figure.ISOLATED_MARGIN_IN), 0)
+        margin_in = max(added, to_units(shortfall, decimals, Figure.ISOLATED_MARGIN_IN), 0)
+    return IsolatedMoves(margin_in, margin_out, deficit)
 
 
 def _check_side(plan: SidePlan, role: str) -> None:
@@ -130,11 +147,11 @@ def _post_side(step: Step, plan: SidePlan) -> None:
     state.set_position(plan.account, plan.spec.id, plan.fill.position)
     settle = plan.spec.settle
     decimals = state.book.assets[settle].decimals
-    if plan.deficit:
-        step.emit("insurance_fund", asset=settle, delta=format_units(-plan.deficit, decimals),
+    if plan.moves.deficit:
+        step.emit("insurance_fund", asset=settle, delta=format_units(-plan.moves.deficit, decimals),
                   balance=format_units(state.ledger.balance(INSURANCE, settle), decimals), reason="isolated_deficit")
         step.emit("bad_debt", account=plan.account.id, market=plan.spec.id, asset=settle,
-                  amount=format_units(plan.deficit, decimals))
+                  amount=format_units(plan.moves.deficit, decimals))
 
 
 def _sweep_flat_pool(step: Step, spec: MarketSpec) -> None:
