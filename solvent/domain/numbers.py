@@ -73,14 +73,6 @@ def parse_decimal(value: object, field: str) -> Decimal:
     return number if number else ZERO
 
 
-def fraction_digits(number: Decimal) -> int:
-    """Number of digits after the point that `number` really needs (trailing zeros ignored)."""
-    if not number:
-        return 0
-    exponent = number.normalize(ARITHMETIC).as_tuple().exponent
-    return max(0, -exponent)  # type: ignore[operator]
-
-
 def format_decimal(number: Decimal, rounding: str = ROUND_HALF_EVEN) -> str:
     """Plain decimal text without exponent or trailing zeros, at most 20 significant digits,
     rounded half-even unless a direction is given (a ratio whose side of 1 matters takes its

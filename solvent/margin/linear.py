@@ -44,7 +44,6 @@ class Exposure:
 
     collateral_maint: Decimal = ZERO  # Σ balance × exchange_rate × weight_maint (per unit price)
     collateral_init: Decimal = ZERO
-    collateral_value: Decimal = ZERO  # Σ balance × exchange_rate (unweighted)
     legs: list[Leg] = field(default_factory=list)
 
 
@@ -82,7 +81,6 @@ def cross_exposures(
         exposure = exposures.setdefault(spec.oracle, Exposure())
         exposure.collateral_maint = _add(exposure.collateral_maint, _mul(amount, w_maint))
         exposure.collateral_init = _add(exposure.collateral_init, _mul(amount, w_init))
-        exposure.collateral_value = _add(exposure.collateral_value, amount)
     for position in positions:
         market = book.markets[position.market]
         exposure = exposures.setdefault(market.oracle, Exposure())

@@ -18,7 +18,6 @@ from solvent.domain.numbers import (
     format_decimal,
     format_exact,
     format_units,
-    fraction_digits,
     parse_decimal,
 )
 
@@ -179,16 +178,6 @@ def test_any_in_range_value_round_trips_through_its_text(units, places):
     text = format(value, "f")
     if len(text) <= 64:
         assert parse_decimal(text, "amount") == value
-
-
-# -- fraction_digits ---------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "value, digits", [(D(0), 0), (D("1.500"), 1), (D("0.001"), 3), (D("1E+3"), 0), (D("-2.25"), 2), (D(7), 0)]
-)
-def test_fraction_digits_ignores_trailing_zeros(value, digits):
-    assert fraction_digits(value) == digits
 
 
 # -- formatting --------------------------------------------------------------------------------

@@ -110,7 +110,7 @@ def test_cross_exposures_split_constant_and_per_oracle_parts():
     assert (c_maint, c_init) == (10000, 10000)
     assert set(exposures) == {"BTC", "ETH"}
     btc = exposures["BTC"]
-    assert (btc.collateral_maint, btc.collateral_init, btc.collateral_value) == (D("0.4"), D("0.35"), D("0.5"))
+    assert (btc.collateral_maint, btc.collateral_init) == (D("0.4"), D("0.35"))
     assert btc.legs == [Leg(D(1), D(60000), ONE_TIER, None)]
     eth = exposures["ETH"]
     assert (eth.collateral_maint, eth.collateral_init, eth.legs) == (D("-2.4"), D("-2.5"), [])
@@ -173,7 +173,7 @@ def test_segment_at_gives_the_slopes_and_price_interval_of_the_current_tiers():
     slope_f = 0.35 + 2 − 2/25 = 2.27, valid for 50,000 < x (100,000 / 2).
     At 40,000 (tier 1: mmr 0.01, cap 50): slope_h = 0.4 + 1.98 = 2.38, slope_f = 0.35 + 1.96
     = 2.31, valid for 0 < x <= 50,000."""
-    exposure = Exposure(D("0.4"), D("0.35"), D("0.5"), [Leg(D(2), D(120000), TWO_TIERS, None)])
+    exposure = Exposure(D("0.4"), D("0.35"), [Leg(D(2), D(120000), TWO_TIERS, None)])
     high = segment_at(exposure, D(60000))
     assert (high.slope_health, high.slope_free, high.low, high.high) == (D("2.36"), D("2.27"), D(50000), None)
     low = segment_at(exposure, D(40000))
@@ -189,7 +189,7 @@ def test_segment_uses_the_chosen_leverage_for_the_free_collateral_slope():
 def test_health_part_is_collateral_plus_pnl_minus_maintenance():
     """Collateral 0.4 at 60,000 = 24,000; leg 2 with cost 120,000: PnL 0; MM 120,000 × 0.02
     − 1,000 = 1,400. Total 22,600."""
-    exposure = Exposure(D("0.4"), D("0.35"), D("0.5"), [Leg(D(2), D(120000), TWO_TIERS, None)])
+    exposure = Exposure(D("0.4"), D("0.35"), [Leg(D(2), D(120000), TWO_TIERS, None)])
     assert health_part(exposure, D(60000)) == 22600
 
 
