@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from ..domain.ids import INSURANCE
+from ..domain.numbers import format_units
 from .monitor import RiskMonitor
 from .state import EngineState
 
@@ -19,6 +21,13 @@ class Step:
 
     def emit(self, name: str, **fields: object) -> None:
         self.events.append({"event": name, "seq": self.seq, **fields})
+
+    def insurance_fund(self, asset: str, delta: int, reason: str) -> None:
+        """The `insurance_fund` event for a change of `delta` quantums already posted."""
+        decimals = self.state.book.assets[asset].decimals
+        balance = self.state.ledger.balance(INSURANCE, asset)
+        self.emit("insurance_fund", asset=asset, delta=format_units(delta, decimals),
+                  balance=format_units(balance, decimals), reason=reason)
 
     def evaluate(self, *account_ids: str) -> None:
         for account_id in sorted(set(account_ids)):

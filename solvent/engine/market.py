@@ -58,8 +58,7 @@ def funding(step: Step, command: Funding) -> None:
     step.emit("funding", market=spec.id, rate=format_exact(command.rate), paid=format_units(paid, decimals),
               received=format_units(received, decimals), dust=format_units(dust, decimals))
     if dust:
-        step.emit("insurance_fund", asset=spec.settle, delta=format_units(dust, decimals),
-                  balance=format_units(state.ledger.balance(INSURANCE, spec.settle), decimals), reason="funding_rounding")
+        step.insurance_fund(spec.settle, dust, "funding_rounding")
     _rescreen(step, spec.id, spec.settle, changes)
 
 

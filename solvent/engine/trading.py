@@ -146,12 +146,10 @@ def _post_side(step: Step, plan: SidePlan) -> None:
     state.ledger.post(plan.transfers())
     state.set_position(plan.account, plan.spec.id, plan.fill.position)
     settle = plan.spec.settle
-    decimals = state.book.assets[settle].decimals
     if plan.moves.deficit:
-        step.emit("insurance_fund", asset=settle, delta=format_units(-plan.moves.deficit, decimals),
-                  balance=format_units(state.ledger.balance(INSURANCE, settle), decimals), reason="isolated_deficit")
+        step.insurance_fund(settle, -plan.moves.deficit, "isolated_deficit")
         step.emit("bad_debt", account=plan.account.id, market=plan.spec.id, asset=settle,
-                  amount=format_units(plan.moves.deficit, decimals))
+                  amount=format_units(plan.moves.deficit, state.book.assets[settle].decimals))
 
 
 def _sweep_flat_pool(step: Step, spec: MarketSpec) -> None:
@@ -165,9 +163,7 @@ def _sweep_flat_pool(step: Step, spec: MarketSpec) -> None:
     dust = state.ledger.balance(pool, spec.settle)
     if dust > 0:
         state.ledger.post([Transfer(pool, INSURANCE, spec.settle, dust)])
-        decimals = state.book.assets[spec.settle].decimals
-        step.emit("insurance_fund", asset=spec.settle, delta=format_units(dust, decimals),
-                  balance=format_units(state.ledger.balance(INSURANCE, spec.settle), decimals), reason="rounding")
+        step.insurance_fund(spec.settle, dust, "rounding")
 
 
 def trade(step: Step, command: Trade) -> None:
