@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import re
+from dataclasses import replace
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -27,6 +28,7 @@ from .domain.specs import (
     BadDebtPolicy,
     CostBasis,
     LiquidationPolicy,
+    Liquidations,
     MarketSpec,
     RateModel,
     YieldSpec,
@@ -193,7 +195,9 @@ def _asset(r: _Reader) -> c.Command:
         y.done()
         if oracle is None:
             raise Rejection("invalid_config", "a yield-bearing asset needs the oracle of its underlying")
-    return c.AssetCommand(AssetSpec(asset_id, decimals, oracle, weight_init, weight_maint, lw_init, lw_maint, rate_model, yield_spec))
+    spec = AssetSpec(asset_id, decimals, oracle, weight_init, weight_maint, lw_init, lw_maint, rate_model, yield_spec)
+    bonus = r.optional_decimal("liquidation_bonus", low=ZERO, high=ONE, strict_high=True)
+    return c.AssetCommand(spec if bonus is None else replace(spec, liquidation_bonus=bonus))
 
 
 def _market(r: _Reader) -> c.Command:
@@ -238,11 +242,14 @@ def _market(r: _Reader) -> c.Command:
 
 _PARAMS: dict[str, Callable[[_Reader, str], object]] = {
     "liquidation_policy": lambda r, n: r.choice(n, LiquidationPolicy),
+    "liquidations": lambda r, n: r.choice(n, Liquidations),
     "liquidation_buffer": lambda r, n: r.decimal(n, low=ZERO, high=Decimal(10)),
     "bad_debt_policy": lambda r, n: r.choice(n, BadDebtPolicy),
     "cost_basis": lambda r, n: r.choice(n, CostBasis),
     "max_price_jump": lambda r, n: r.decimal(n, low=ZERO, strict_low=True, high=Decimal(100)),
     "value_decimals": lambda r, n: r.integer(n, 0, MAX_DECIMALS),
+    "close_factor": lambda r, n: r.decimal(n, low=ZERO, strict_low=True, high=ONE),
+    "full_close_health_factor": lambda r, n: r.decimal(n, low=ZERO, high=ONE),
 }
 
 

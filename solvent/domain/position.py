@@ -151,3 +151,26 @@ def apply_fill(
 def sign_times(reference: Decimal, magnitude: Decimal) -> Decimal:
     """`magnitude` with the sign of `reference`."""
     return magnitude if reference > 0 else -magnitude
+
+
+def unwind(position: Position, size: Decimal, price: Decimal) -> Position | None:
+    """Take back `size` (signed, same sign as the position) that was added at `price` by the
+    position's latest fill(s): size − s, cost − s × price, lots taken from the newest end.
+    Realizes nothing (specific identification of that lot): the backstop hands on a
+    position it took over at the same mark within the same command."""
+    new_size = ARITHMETIC.subtract(position.size, size)
+    if not new_size:
+        return None
+    lots = list(position.lots)
+    remaining = abs(size)
+    while remaining and lots:
+        lot = lots[-1]
+        take = min(abs(lot.size), remaining)
+        remaining = ARITHMETIC.subtract(remaining, take)
+        if take == abs(lot.size):
+            lots.pop()
+        else:
+            lots[-1] = Lot(ARITHMETIC.subtract(lot.size, sign_times(lot.size, take)), lot.price)
+    return position._replace(
+        size=new_size, cost=ARITHMETIC.subtract(position.cost, ARITHMETIC.multiply(size, price)), lots=tuple(lots)
+    )

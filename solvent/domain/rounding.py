@@ -22,6 +22,15 @@ of quantums, the direction is looked up here, never chosen at the call site:
 | isolated margin released on reducing     | down      | a payout                               |
 | health factor (printed, 20 digits)       | down      | never reads 1 while health < 0         |
 | margin ratio (printed, 20 digits)        | up        | never reads 1 or less while health < 0 |
+| liquidation fee (fee × notional closed)  | up        | a charge; then capped at the equity    |
+|                                          |           | left and the health the close freed    |
+| that cap (equity left, settle quantums)  | down      | the fee never creates bad debt         |
+| collateral seized in a borrow liquidation| up        | the account owes it to the backstop    |
+| debt paid off by seized collateral       | down      | collateral is never overstated         |
+| the collateral value that used up        | up        | as above                               |
+| ADL charge (units × (bankruptcy − mark)) | up        | a charge; the excess is insurance dust |
+| its cap (the deleveraged unit's equity)  | down      | ADL never makes a counterparty bankrupt|
+| socialized haircut of each balance       | up        | a charge; the excess is insurance dust |
 
 Where two legs of one exact amount round apart (funding: payers up, receivers down), the
 difference is dust and the engine posts it to `@insurance`; realized PnL's dust stays in the
@@ -58,6 +67,14 @@ class Figure:
     ISOLATED_MARGIN_IN: Final = UP
     ISOLATED_MARGIN_RELEASED: Final = DOWN
     HEALTH_FACTOR: Final = DOWN
+    LIQUIDATION_FEE: Final = UP  # charged to the liquidated account (then capped)
+    LIQUIDATION_FEE_CAP: Final = DOWN  # the equity left, as settle quantums
+    COLLATERAL_SEIZED: Final = UP  # the account owes it to the backstop
+    DEBT_REPAID_BY_COLLATERAL: Final = DOWN  # what seized collateral pays off in a bankruptcy
+    COLLATERAL_VALUE_SPENT: Final = UP  # ... and the value it used up doing so
+    ADL_CHARGE: Final = UP  # what a deleveraged position pays on top of its close at the mark
+    ADL_CHARGE_CAP: Final = DOWN  # the equity the deleveraged unit has left
+    SOCIALIZED_HAIRCUT: Final = UP  # each balance's share of a socialized loss
     MARGIN_RATIO: Final = UP
 
 

@@ -43,6 +43,8 @@ class AssetSpec:
     liability_weight_maint: Decimal | None
     rate_model: RateModel | None = None
     yield_spec: YieldSpec | None = None
+    #: extra value the backstop takes when it seizes this asset as collateral (borrow liquidation)
+    liquidation_bonus: Decimal = Decimal("0.05")
 
     @property
     def borrowable(self) -> bool:
@@ -105,6 +107,14 @@ class LiquidationPolicy(str, enum.Enum):
     FULL = "full"
 
 
+class Liquidations(str, enum.Enum):
+    """The operator's switch: `paused` keeps every status and margin call exact but executes
+    no liquidation (an incident, or a what-if study); `on` liquidates before the next command."""
+
+    ON = "on"
+    PAUSED = "paused"
+
+
 class BadDebtPolicy(str, enum.Enum):
     ADL = "adl"
     SOCIALIZE = "socialize"
@@ -122,10 +132,15 @@ class Params:
     """Engine-wide settings (the `params` command); defaults documented in MARGIN_MODEL.md."""
 
     liquidation_policy: LiquidationPolicy = LiquidationPolicy.PARTIAL
+    liquidations: Liquidations = Liquidations.ON
     liquidation_buffer: Decimal = Decimal("0.1")
     bad_debt_policy: BadDebtPolicy = BadDebtPolicy.ADL
     cost_basis: CostBasis = CostBasis.AVERAGE
     max_price_jump: Decimal | None = None
+    #: borrow liquidation: the share of a debt one liquidation may repay ...
+    close_factor: Decimal = Decimal("0.5")
+    #: ... and the health factor below which it may repay all of it (Aave's 0.95)
+    full_close_health_factor: Decimal = Decimal("0.95")
     #: quantums of the figures valued in the quote currency (equity, margins, health)
     value_decimals: int = 6
     extra: tuple[tuple[str, str], ...] = field(default_factory=tuple)

@@ -15,7 +15,7 @@ from .. import codec
 from ..domain import commands as c
 from ..domain.errors import Rejection
 from ..domain.numbers import ARITHMETIC
-from . import config, market, trading, value
+from . import config, liquidation, market, trading, value
 from .context import Step
 from .monitor import RiskMonitor
 from .state import EngineState
@@ -96,6 +96,10 @@ class Engine:
                 if state.ledger.postings != changed_before:
                     raise EngineFault(f"{type(error).__name__}: {error}") from error
                 raise Rejection("internal_error", f"{type(error).__name__}: {error}") from None
+            try:
+                liquidation.run(step)
+            except Exception as error:  # a bug: the command's own changes are already posted
+                raise EngineFault(f"liquidation failed: {type(error).__name__}: {error}") from error
         state.clock = now
         if envelope.client_id is not None and not isinstance(body, _QUERIES):
             state.applied_ids.add(envelope.client_id)

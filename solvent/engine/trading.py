@@ -31,6 +31,8 @@ from ..margin.figures import RiskFigures, isolated_figures
 from ..margin.tiers import effective_leverage, initial_margin, tier_for
 from . import checks
 from .context import Step
+from .liquidation.waterfall import cover_deficit
+from .pools import sweep_flat_pool
 from .state import EngineState
 
 
@@ -40,7 +42,7 @@ class IsolatedMoves:
 
     margin_in: int = 0  # cross balance → the position's wallet
     margin_out: int = 0  # wallet → cross balance
-    deficit: int = 0  # paid by the insurance fund into a wallet left negative by a close
+    deficit: int = 0  # a wallet left below zero by a close: bad debt for the loss waterfall
 
 
 NO_MOVES = IsolatedMoves()
@@ -75,7 +77,6 @@ class SidePlan:
             moves.append(Transfer(target, pool, settle, -self.account_leg))
         if self.isolated:
             wallet = isolated_wallet(account, self.spec.id)
-            moves.append(Transfer(INSURANCE, wallet, settle, self.moves.deficit))
             moves.append(Transfer(wallet, account, settle, self.moves.margin_out))
             moves.append(Transfer(account, wallet, settle, self.moves.margin_in))
         return moves
@@ -147,23 +148,8 @@ def _post_side(step: Step, plan: SidePlan) -> None:
     state.set_position(plan.account, plan.spec.id, plan.fill.position)
     settle = plan.spec.settle
     if plan.moves.deficit:
-        step.insurance_fund(settle, -plan.moves.deficit, "isolated_deficit")
-        step.emit("bad_debt", account=plan.account.id, market=plan.spec.id, asset=settle,
-                  amount=format_units(plan.moves.deficit, state.book.assets[settle].decimals))
-
-
-def _sweep_flat_pool(step: Step, spec: MarketSpec) -> None:
-    """Realized PnL is credited rounded down and the pool pays exactly that, so the pool
-    keeps the fraction. With no position open the exact PnL of the market sums to zero, and
-    what the pool holds is that rounding dust (never negative): it goes to the insurance fund."""
-    state = step.state
-    if state.holders.get(spec.id):
-        return
-    pool = pnl_pool(spec.id)
-    dust = state.ledger.balance(pool, spec.settle)
-    if dust > 0:
-        state.ledger.post([Transfer(pool, INSURANCE, spec.settle, dust)])
-        step.insurance_fund(spec.settle, dust, "rounding")
+        wallet = isolated_wallet(plan.account.id, plan.spec.id)
+        cover_deficit(step, wallet, settle, plan.moves.deficit, plan.account.id, {}, plan.spec.id)
 
 
 def trade(step: Step, command: Trade) -> None:
@@ -184,7 +170,7 @@ def trade(step: Step, command: Trade) -> None:
     _check_side(sell, "seller")
     _post_side(step, buy)
     _post_side(step, sell)
-    _sweep_flat_pool(step, spec)
+    sweep_flat_pool(step, spec)
     # The planned cross figures are the figures of the state just posted: reuse them.
     for plan in sorted((buy, sell), key=lambda p: p.account.id):
         step.monitor.evaluate(plan.account.id, step.seq, step.events, plan.cross, plan.detail)

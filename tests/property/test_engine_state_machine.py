@@ -573,6 +573,7 @@ def _borrower(value_decimals: int, usdc: str, eth_price_at_borrow: str, eth_borr
     engine = Engine()
     if value_decimals != 6:
         assert engine.apply({"op": "params", "value_decimals": value_decimals}) == []
+    assert engine.apply({"op": "params", "liquidations": "paused"}) == []  # keep the breach to read it
     for command in SETUP[:3]:
         assert engine.apply(command) == []
     commands = [

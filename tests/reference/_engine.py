@@ -69,14 +69,21 @@ def _liquidatable(engine: Engine, account: str, market: str | None) -> bool:
 def in_breach(engine: Engine, events: list[dict[str, Any]], account: str, market: str | None = None) -> bool:
     """SPEC §5/§6: an account (or, with `market`, an isolated position) in breach is
     liquidatable, and SPEC §2 (`price`) says it is liquidated before the next command. Either
-    outcome is proof of the breach: `liquidatable: true`, or a `liquidation` event of that
-    account (and market) from the command that caused the breach."""
-    liquidations = [e for e in events_named(events, "liquidation", account) if market is None or e.get("market") == market]
-    return bool(liquidations) or _liquidatable(engine, account, market) is True
+    outcome is proof of the breach: `liquidatable: true`, or a liquidation of that account
+    (and market) by the command that caused the breach: a `liquidation`, a
+    `borrow_liquidation`, or the `bad_debt` of a bankruptcy."""
+    return bool(_liquidations(events, account, market)) or _liquidatable(engine, account, market) is True
 
 
 def not_in_breach(engine: Engine, events: list[dict[str, Any]], account: str, market: str | None = None) -> bool:
-    return not events_named(events, "liquidation", account) and _liquidatable(engine, account, market) is False
+    return not _liquidations(events, account, market) and _liquidatable(engine, account, market) is False
+
+
+def _liquidations(events: list[dict[str, Any]], account: str, market: str | None) -> list[dict[str, Any]]:
+    return [
+        e for name in ("liquidation", "borrow_liquidation", "bad_debt") for e in events_named(events, name, account)
+        if market is None or e.get("market") == market
+    ]
 
 
 def dec(text: str) -> Decimal:

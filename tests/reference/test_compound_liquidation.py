@@ -34,8 +34,10 @@ from solvent import Engine
 from ._engine import deposit, events_named, in_breach, not_in_breach, ok, price, quote_asset
 
 
-def _comet(comp_amount: str, borrow_price: str, weight_init: str, weight_maint: str) -> Engine:
+def _comet(comp_amount: str, borrow_price: str, weight_init: str, weight_maint: str, paused: bool = False) -> Engine:
     engine = Engine()
+    if paused:  # keep the breach in place to read its figures
+        ok(engine, {"op": "params", "liquidations": "paused"})
     quote_asset(engine, "USDC", liability_weight_init="1", liability_weight_maint="1")
     ok(engine, {"op": "asset", "id": "COMP", "decimals": 18, "oracle": "COMP",
                 "weight_init": weight_init, "weight_maint": weight_maint})
@@ -52,15 +54,17 @@ def test_liquidation_factor_0_8_is_liquidatable_at_minus_20000():
     = 112,500 >= 100,000), then COMP -> 1.00: health = 100,000 × 1 × 0.8 − 100,000
     = −20,000 < 0 -> liquidatable. Free collateral = 75,000 − 100,000 < 0: a margin call
     with health −20,000. health_factor = 80,000 / 100,000 = 0.8."""
-    engine = _comet("100000", "1.5", "0.75", "0.8")
-    events = price(engine, "COMP", "1")
-    calls = events_named(events, "margin_call", "alice")
-    assert calls and calls[0]["health"] == "-20000.000000"
-    assert in_breach(engine, events, "alice")
-    if not events_named(events, "liquidation", "alice"):
-        alice = engine.account("alice")
-        assert alice["health"] == "-20000.000000"
-        assert alice["health_factor"] == "0.8"
+    for paused in (True, False):
+        engine = _comet("100000", "1.5", "0.75", "0.8", paused)
+        events = price(engine, "COMP", "1")
+        calls = events_named(events, "margin_call", "alice")
+        assert calls and calls[0]["health"] == "-20000.000000"
+        assert in_breach(engine, events, "alice")
+    paused_engine = _comet("100000", "1.5", "0.75", "0.8", paused=True)
+    price(paused_engine, "COMP", "1")
+    alice = paused_engine.account("alice")
+    assert alice["health"] == "-20000.000000" and alice["liquidatable"] is True
+    assert alice["health_factor"] == "0.8"
 
 
 def test_liquidation_factor_1_health_exactly_zero_is_not_liquidatable():

@@ -32,6 +32,11 @@ REQUIREMENTS = [
     "FUNDING_PAID",
     "ISOLATED_MARGIN_IN",
     "MARGIN_RATIO",  # printed: the closer to liquidation, the higher
+    "LIQUIDATION_FEE",  # charges to the account being liquidated or deleveraged
+    "COLLATERAL_SEIZED",
+    "COLLATERAL_VALUE_SPENT",
+    "ADL_CHARGE",
+    "SOCIALIZED_HAIRCUT",
 ]
 VALUES_AND_PAYOUTS = [
     "COLLATERAL_VALUE",
@@ -41,6 +46,9 @@ VALUES_AND_PAYOUTS = [
     "FUNDING_RECEIVED",
     "ISOLATED_MARGIN_RELEASED",
     "HEALTH_FACTOR",  # printed: the closer to liquidation, the lower
+    "LIQUIDATION_FEE_CAP",  # the equity a charge may take, never overstated
+    "ADL_CHARGE_CAP",
+    "DEBT_REPAID_BY_COLLATERAL",  # what collateral is worth in debt, never overstated
 ]
 
 

@@ -507,6 +507,7 @@ def test_order_check_answers_without_changing_anything(engine: Engine) -> None:
 
 
 def test_reducing_trade_is_never_refused_even_under_water(engine: Engine) -> None:
+    ok(engine, {"op": "params", "liquidations": "paused"})  # admission under water, not liquidation
     ok(engine, trade(size="2"))  # alice long 3 ETH on 1000 USDC + 500 USD2
     ok(engine, {"op": "price", "oracle": "ETH-USD", "price": "2400"})
     alice = engine.account("alice")
@@ -527,6 +528,7 @@ def test_reducing_trade_is_never_refused_even_under_water(engine: Engine) -> Non
 
 def test_flip_is_not_a_pure_reduction(engine: Engine) -> None:
     """Selling more than the position opens the other way: that part increases risk."""
+    ok(engine, {"op": "params", "liquidations": "paused"})  # admission under water, not liquidation
     ok(engine, {"op": "price", "oracle": "ETH-USD", "price": "1400"})  # alice under water
     assert Decimal(engine.account("alice")["free_collateral"]) < 0
     rejected(engine, trade(buyer="bob", seller="alice", size="1.5", price="1400"), "insufficient_margin")
@@ -534,6 +536,7 @@ def test_flip_is_not_a_pure_reduction(engine: Engine) -> None:
 
 
 def test_isolated_close_under_water_is_accepted(engine: Engine) -> None:
+    ok(engine, {"op": "params", "liquidations": "paused"})  # admission under water, not liquidation
     ok(engine, {"op": "margin_mode", "account": "alice", "market": "SOL-PERP", "mode": "isolated", "leverage": "10"})
     ok(engine, trade(market="SOL-PERP", size="5", price="150"))
     position = engine.account("alice")["positions"]["SOL-PERP"]

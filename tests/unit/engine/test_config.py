@@ -153,8 +153,10 @@ def test_tiers_give_continuous_maintenance_margin():
 def test_raising_mmr_re_evaluates_accounts():
     """alice: 10 USDC, long 1 @100 (mmr 0.05, max_leverage 10). Mark 96: unrealized −4,
     equity 6, maintenance 4.8 → health 1.2 (not liquidatable). mmr raised to 0.07:
-    maintenance 6.72 → health 6 − 6.72 = −0.72: liquidatable in the monitor's state."""
-    e = engine_with(USDC, market(ONE_TIER), {"op": "price", "oracle": "BTC", "price": "100"})
+    maintenance 6.72 → health 6 − 6.72 = −0.72: liquidatable in the monitor's state
+    (liquidations paused, so the flag stays to be read)."""
+    e = engine_with(USDC, market(ONE_TIER), {"op": "price", "oracle": "BTC", "price": "100"},
+                    {"op": "params", "liquidations": "paused"})
     long_position(e, "1", "100", "10")
     ok(e, {"op": "price", "oracle": "BTC", "price": "96"})
     assert e.account("alice")["health"] == "1.200000"

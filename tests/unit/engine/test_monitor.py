@@ -87,8 +87,9 @@ def test_liquidatable_at_minus_one_quantum_not_at_zero():
     M = 96: PnL −4, maintenance 3.84: health 7.84 − 4 − 3.84 = 0 → not liquidatable.
     M = 95.999999: PnL −4.000001, maintenance ⌈3.83999996⌉ = 3.840000:
     health = 7.84 − 4.000001 − 3.84 = −0.000001 → liquidatable.
-    Back to 96: health 0 again → not liquidatable."""
+    Back to 96: health 0 again → not liquidatable. (Liquidations paused: the flag is read.)"""
     e = setup(mmr="0.04", max_leverage="20")
+    assert e.apply({"op": "params", "liquidations": "paused"}) == []
     open_long(e, "alice", "7.84")
     tick(e, "96")
     entry = e.account("alice")

@@ -404,7 +404,7 @@ def test_isolated_loss_beyond_its_margin_is_covered_by_insurance_not_the_cross_b
     """Open 2 @100 at the mark: margin 20, cross 980. @insurance holds 100. alice then sells
     the 2 @88 to the maker (a fill below the mark; reducing, so accepted): realized
     2 × 88 − 200 = −24 leaves the margin at 20 − 24 = −4; @insurance pays the deficit 4
-    (`insurance_fund` delta −4, balance 96, reason isolated_deficit; `bad_debt` 4). The
+    (`bad_debt` 4, then `insurance_fund` delta −4, balance 96, reason bad_debt). The
     cross balance stays 980; the maker (short 2 @100) realizes +24. The mark stays 100, so
     the position is never in breach before the trade."""
     q = 10**6
@@ -414,7 +414,7 @@ def test_isolated_loss_beyond_its_margin_is_covered_by_insurance_not_the_cross_b
     events = trade(e, "maker", "alice", "2", "88")
     funds = named(events, "insurance_fund")
     assert [{k: f[k] for k in ("asset", "delta", "balance", "reason")} for f in funds] == [
-        {"asset": "USDC", "delta": "-4.000000", "balance": "96.000000", "reason": "isolated_deficit"}]
+        {"asset": "USDC", "delta": "-4.000000", "balance": "96.000000", "reason": "bad_debt"}]
     debts = named(events, "bad_debt")
     assert [{k: d[k] for k in ("account", "market", "asset", "amount")} for d in debts] == [
         {"account": "alice", "market": MARKET, "asset": "USDC", "amount": "4.000000"}]
@@ -429,8 +429,9 @@ def test_isolated_loss_beyond_its_margin_is_covered_by_insurance_not_the_cross_b
 def test_isolated_health_is_its_own():
     """Open 2 @100 at the mark: margin 20. Mark 92: the position's equity is
     20 + 2 × (92 − 100) = 4, maintenance 2 × 92 × 0.05 = 9.2, health 4 − 9.2 = −5.2:
-    liquidatable. The cross part (980 USDC, nothing else) is not."""
+    liquidatable. The cross part (980 USDC, nothing else) is not. (Liquidations paused.)"""
     e = isolated_setup()
+    ok(e, {"op": "params", "liquidations": "paused"})
     trade(e, "alice", "maker", "2", "100")
     set_price(e, "92")
     pos = position(e, "alice")
