@@ -8,9 +8,13 @@
    taken by a few well-funded market makers. Every fill is an ordinary `trade` command.
 3. The crash: a seeded path drifts up, crashes (~35 % on BTC, more on ETH and SOL) and
    partially recovers; every tick is one `price` command per oracle. Progress is shown live.
-4. The summary, read from the engine's state document (SPEC §4): the equity distribution,
-   the accounts at risk, the largest losses, and the accounts that would be liquidated with
-   their positions' liquidation prices.
+   Accounts that fall into breach are liquidated by the engine as the ticks arrive, with
+   the loss waterfall behind them (insurance fund, then ADL). The live view follows
+   liquidations, the insurance fund and bad debt.
+4. The summary, read from the engine's events and its state document (SPEC §4): the
+   liquidations (how many, of what, the fees, bad debt, ADL, the insurance fund over the
+   crash, and the time the liquidating ticks took), the equity distribution, the largest
+   losses, and the accounts closest to liquidation with their liquidation prices.
 
 Everything goes through `Engine.apply`; the same seed gives the same run. Output goes only
 through the given rich Console.
@@ -51,6 +55,8 @@ MAKERS = 4
 MAKER_DEPOSIT_CENTS = 50_000_000 * 100
 MAKER_PREFIX = "mm-"
 DEFAULT_TICKS = 90
+#: the insurance fund the venue starts with, per account (USDC cents)
+INSURANCE_CENTS_PER_ACCOUNT = 2_000
 
 # (share of accounts, leverage range): who trades how hard
 LEVERAGE_PROFILE: tuple[tuple[float, tuple[float, float]], ...] = (
@@ -205,6 +211,82 @@ def _quantile(values: list[float], q: float) -> float:
     return values[low] + (values[high] - values[low]) * (position - low)
 
 
+# -- the liquidations -----------------------------------------------------------------------------
+
+def _fund_value(engine: Engine) -> float:
+    """The insurance fund's worth: `@insurance`'s equity (every balance at its price, plus
+    the unrealized PnL of the positions the backstop has taken over)."""
+    return float(engine.account("@insurance")["equity"])
+
+
+class WaterfallTally:
+    """Running totals of the liquidation and loss-waterfall events (quote-asset amounts)."""
+
+    def __init__(self) -> None:
+        self.fees = 0.0
+        self.bad_debt = 0.0
+        self.bad_debt_accounts = 0
+        self.adl_positions = 0
+        self.adl_charges = 0.0
+        self.socialized = 0.0
+        self.borrow_liquidations = 0
+        self.steps = 0  # waterfall events other than `liquidation`
+        self.fund_balance = 0.0
+        self.fund_path: list[float] = []
+        self.liquidating_ticks = 0
+        self.liquidating_s = 0.0
+
+    def add(self, event: dict[str, Any]) -> None:
+        kind = event["event"]
+        if kind == "insurance_fund":
+            if event["asset"] == QUOTE and event["reason"] == "liquidation_fee":
+                self.fees += float(event["delta"])
+        elif kind == "bad_debt":
+            self.bad_debt += float(event["amount"])
+            self.bad_debt_accounts += 1
+            self.steps += 1
+        elif kind == "adl":
+            self.adl_positions += 1
+            self.adl_charges += float(event["charge"])
+            self.steps += 1
+        elif kind == "socialized_loss":
+            self.socialized += float(event["collected"])
+            self.steps += 1
+        elif kind == "borrow_liquidation":
+            self.borrow_liquidations += 1
+            self.steps += 1
+
+    def summary(self, liquidations: list[dict[str, Any]]) -> dict[str, Any]:
+        accounts = {e["account"] for e in liquidations}
+        largest = sorted(liquidations, key=lambda e: (-abs(float(e["size"]) * float(e["price"])), e["seq"], e["account"]))
+        return {
+            "liquidations": len(liquidations),
+            "accounts_liquidated": len(accounts),
+            "partial": sum(1 for e in liquidations if e["remaining"] != "0"),
+            "isolated": sum(1 for e in liquidations if e["mode"] == "isolated"),
+            "fees": round(self.fees, 2),
+            "bad_debt": round(self.bad_debt, 2),
+            "bankruptcies": self.bad_debt_accounts,
+            "adl_positions": self.adl_positions,
+            "adl_charges": round(self.adl_charges, 2),
+            "socialized": round(self.socialized, 2),
+            "borrow_liquidations": self.borrow_liquidations,
+            "insurance_fund": {
+                "start": round(self.fund_path[0], 2) if self.fund_path else 0.0,
+                "low": round(min(self.fund_path), 2) if self.fund_path else 0.0,
+                "end": round(self.fund_path[-1], 2) if self.fund_path else 0.0,
+                "path": [round(v, 2) for v in self.fund_path],
+            },
+            "liquidating_ticks": self.liquidating_ticks,
+            "liquidating_s": round(self.liquidating_s, 3),
+            "largest": [
+                {"account": e["account"], "market": e["market"], "size": e["size"], "price": e["price"],
+                 "fee": e["fee"], "mode": e["mode"]}
+                for e in largest[:10]
+            ],
+        }
+
+
 # -- the run -------------------------------------------------------------------------------------
 
 def run_demo(
@@ -225,6 +307,8 @@ def run_demo(
     setup = scenario.setup_commands()
     setup += [{"op": "deposit", "account": f"{MAKER_PREFIX}{i}", "asset": QUOTE,
                "amount": fmt_units(MAKER_DEPOSIT_CENTS, 2)} for i in range(MAKERS)]
+    setup.append({"op": "deposit", "account": "@insurance", "asset": QUOTE,
+                  "amount": fmt_units(accounts * INSURANCE_CENTS_PER_ACCOUNT, 2)})
     modes, demands = _plan_book(scenario, rng)
     trades = _match(scenario, demands, rng)
     path = crash_path(scenario.markets, ticks, seed)
@@ -234,6 +318,7 @@ def run_demo(
     margin_calls = {"book": 0, "crash": 0}
     called_accounts: set[str] = set()
     liquidations: list[dict[str, Any]] = []
+    waterfall = WaterfallTally()
     peak = {"liquidatable": 0, "tick": 0, "last": 0}
     phase = "book"
 
@@ -252,6 +337,7 @@ def run_demo(
                 called_accounts.add(event["account"])
             elif kind == "liquidation":
                 liquidations.append(event)
+            waterfall.add(event)
         return events
 
     oracles = [m.oracle for m in scenario.markets]
@@ -272,7 +358,11 @@ def run_demo(
         for oracle in oracles:
             table.add_column(oracle, justify="right")
         table.add_column("margin calls", justify="right")
-        table.add_column("liquidatable", justify="right")
+        table.add_column("liquidations", justify="right")
+        table.add_column("insurance fund", justify="right")
+        table.add_column("bad debt", justify="right")
+        table.add_column("ADL", justify="right")
+        table.add_column("in breach", justify="right")
         row = [f"{status['tick']}/{len(path)}"]
         for oracle in oracles:
             now, then = float(status["prices"][oracle]), float(start_prices[oracle])
@@ -280,6 +370,10 @@ def run_demo(
             color = "red" if change < 0 else "green"
             row.append(f"{status['prices'][oracle]} [{color}]{change:+.1f}%[/]")
         row.append(f"{margin_calls['crash']:,}")
+        row.append(f"[bold]{len(liquidations):,}[/]")
+        row.append(_money(waterfall.fund_balance))
+        row.append(f"[red]{_money(waterfall.bad_debt)}[/]" if waterfall.bad_debt else "0")
+        row.append(f"{waterfall.adl_positions:,}")
         liq = status.get("liquidatable", 0)
         row.append(f"[bold red]{liq:,}[/]" if liq else "0")
         table.add_row(*row)
@@ -297,9 +391,18 @@ def run_demo(
         progress.update(build, completed=counts["commands"])
         phase = "crash"
         crash = progress.add_task("price crash", total=len(path))
+        waterfall.fund_balance = _fund_value(engine)
+        waterfall.fund_path.append(waterfall.fund_balance)
         for tick, point in enumerate(path, start=1):
             for oracle in oracles:
+                before = len(liquidations) + waterfall.steps
+                tick_started = time.perf_counter()
                 apply({"op": "price", "oracle": oracle, "price": point[oracle]})
+                if len(liquidations) + waterfall.steps > before:  # this tick liquidated
+                    waterfall.liquidating_ticks += 1
+                    waterfall.liquidating_s += time.perf_counter() - tick_started
+            waterfall.fund_balance = _fund_value(engine)
+            waterfall.fund_path.append(waterfall.fund_balance)
             status["tick"] = tick
             status["prices"] = point
             status["liquidatable"] = peak["last"] = _live_liquidatable(engine)
@@ -312,6 +415,7 @@ def run_demo(
     document = engine.state_document()
     summary = _summarize(document, scenario, path, start_prices, counts, margin_calls, called_accounts,
                          liquidations, peak, rejected_codes)
+    summary["liquidation"] = waterfall.summary(liquidations)
     summary["elapsed_s"] = round(time.perf_counter() - started, 3)
     summary["seed"] = seed
     _render(console, summary, oracles)
@@ -330,8 +434,23 @@ def _summarize(document, scenario, path, start_prices, counts, margin_calls, cal
         return sum(_dec(p["unrealized_pnl"]) for p in entry["positions"].values())
 
     losses = sorted(((upnl(e), a) for a, e in traders.items() if e["positions"]), key=lambda x: (x[0], x[1]))[:10]
+    def closeness(account: str) -> tuple[int, float, str]:
+        """In breach first, then the highest margin ratio (maintenance / equity) of any of
+        the account's risk units: its cross part, or one isolated position."""
+        entry = entries[account]
+        ratios = []
+        if any(p["mode"] == "cross" for p in entry["positions"].values()):
+            ratio = entry["margin_ratio"]
+            ratios.append(float(ratio) if ratio is not None else math.inf)
+        for p in entry["positions"].values():
+            if p["mode"] == "isolated":
+                equity = _dec(p.get("isolated_margin")) + _dec(p["unrealized_pnl"])
+                ratios.append(_dec(p["maintenance_margin"]) / equity if equity > 0 else math.inf)
+        return (0 if _in_breach(entry) else 1, -max(ratios), account)
+
     at_risk = []
-    for account in sorted(breach, key=lambda a: (_dec(entries[a]["health"]), a)):
+    holders = [a for a, e in traders.items() if e["positions"]]
+    for account in sorted(holders, key=closeness)[:10]:
         entry = entries[account]
         positions = []
         for market, p in sorted(entry["positions"].items()):
@@ -379,7 +498,7 @@ def _summarize(document, scenario, path, start_prices, counts, margin_calls, cal
         "equity_quantiles": quantiles,
         "total_equity": round(sum(equities), 2),
         "largest_losses": [{"account": a, "unrealized_pnl": round(v, 2)} for v, a in losses],
-        "at_risk": at_risk[:10],
+        "at_risk": at_risk,
         "ledger_balanced": document["ledger"]["balanced"],
         "state_hash": document["ledger"]["hash"],
         "_equities": equities,
@@ -415,14 +534,13 @@ def _render(console: Console, summary: dict[str, Any], oracles: list[str]) -> No
     overview.add_row("price path", f"{summary['ticks']} ticks: {prices}")
     overview.add_row("margin calls", f"{summary['margin_calls']:,} during the crash "
                                      f"({summary['accounts_margin_called']:,} accounts called overall)")
-    overview.add_row("liquidatable", f"[bold red]{summary['liquidatable']:,}[/] accounts now "
-                                     f"(peak {summary['peak_liquidatable']:,} at tick {summary['peak_tick']}); "
-                                     f"{summary['negative_equity']:,} with negative equity")
-    if summary["liquidations"]:
-        overview.add_row("liquidations", f"{summary['liquidations']:,} executed")
+    overview.add_row("in breach", f"{summary['liquidatable']:,} accounts at the end (left waiting), "
+                                  f"{summary['negative_equity']:,} with negative equity")
     overview.add_row("ledger", "balanced" if summary["ledger_balanced"] else "[bold red]NOT BALANCED[/]")
     console.print(overview)
     console.print()
+    if "liquidation" in summary:
+        _render_liquidations(console, summary["liquidation"])
 
     quant = Table(title="Equity quantiles (USDC, traders)", box=box.SIMPLE_HEAD, title_justify="left")
     for label in summary["equity_quantiles"]:
@@ -439,7 +557,8 @@ def _render(console: Console, summary: dict[str, Any], oracles: list[str]) -> No
         losses.add_row(str(rank), row["account"], _money(row["unrealized_pnl"]))
     console.print(losses)
 
-    risk = Table(title="Would be liquidated (worst health first, top 10)", box=box.SIMPLE_HEAD, title_justify="left")
+    risk = Table(title="Closest to liquidation (in breach first, then highest margin ratio; top 10)",
+                 box=box.SIMPLE_HEAD, title_justify="left")
     risk.add_column("account")
     risk.add_column("health", justify="right", style="red")
     risk.add_column("equity", justify="right")
@@ -461,9 +580,51 @@ def _render(console: Console, summary: dict[str, Any], oracles: list[str]) -> No
             )
             first = False
     if not summary["at_risk"]:
-        console.print("[green]No account is in breach at the end of the path.")
+        console.print("[green]No trader holds a position at the end of the path.")
     else:
         console.print(risk)
+
+
+_SPARKS = "▁▂▃▄▅▆▇█"
+
+
+def _sparkline(values: list[float], width: int = 60) -> str:
+    if not values:
+        return ""
+    step = max(1, math.ceil(len(values) / width))
+    sampled = [values[i] for i in range(0, len(values), step)] + [values[-1]]
+    low, high = min(sampled), max(sampled)
+    span = (high - low) or 1.0
+    return "".join(_SPARKS[min(len(_SPARKS) - 1, int((v - low) / span * (len(_SPARKS) - 1)))] for v in sampled)
+
+
+def _render_liquidations(console: Console, liq: dict[str, Any]) -> None:
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(justify="right", style="bold")
+    grid.add_column()
+    grid.add_row("liquidations", f"[bold]{liq['liquidations']:,}[/] closes of {liq['accounts_liquidated']:,} accounts "
+                                 f"({liq['partial']:,} partial, {liq['isolated']:,} isolated), "
+                                 f"{liq['borrow_liquidations']:,} borrow liquidations")
+    grid.add_row("fees", f"{_money(liq['fees'])} USDC to the insurance fund")
+    grid.add_row("bad debt", f"{_money(liq['bad_debt'])} USDC from {liq['bankruptcies']:,} bankruptcies; "
+                             f"ADL {liq['adl_positions']:,} positions, charges {_money(liq['adl_charges'])}; "
+                             f"socialized {_money(liq['socialized'])}")
+    fund = liq["insurance_fund"]
+    grid.add_row("insurance fund", f"worth {_money(fund['start'])} → low {_money(fund['low'])} → {_money(fund['end'])}  "
+                                   f"[cyan]{_sparkline(fund['path'])}[/]")
+    grid.add_row("time", f"{liq['liquidating_ticks']:,} price commands liquidated, "
+                         f"{liq['liquidating_s']:.2f} s in all (evaluation, liquidation and waterfall)")
+    console.print(grid)
+    console.print()
+    if liq["largest"]:
+        table = Table(title="Largest liquidations (notional closed)", box=box.SIMPLE_HEAD, title_justify="left")
+        for column, justify in (("account", "left"), ("position closed", "left"), ("price", "right"), ("fee", "right")):
+            table.add_column(column, justify=justify)
+        for row in liq["largest"]:
+            size = row["size"] if row["size"].startswith("-") else f"+{row['size']}"
+            mode = " (iso)" if row["mode"] == "isolated" else ""
+            table.add_row(row["account"], f"{row['market']} {size}{mode}", _short(row["price"]), _money(_dec(row["fee"])))
+        console.print(table)
 
 
 def _short(price: str | None) -> str:

@@ -80,10 +80,12 @@ def demo_command(
     accounts: int = typer.Option(3000, "--accounts", min=10, max=200_000, help="Accounts in the seeded book."),
     seed: int = typer.Option(7, "--seed", help="Seed of the book and the price path: the same seed, the same run."),
 ) -> None:
-    """Build a seeded book over three markets, play a price path with a crash, and summarize
-    who is at risk: equity distribution, margin calls, largest losses, and the accounts that
-    would be liquidated with their liquidation prices. Runs on the embedded default (no
-    database, no server) in well under a minute."""
+    """Build a seeded book over three markets and play a price path with a crash: accounts
+    in breach are liquidated as the ticks arrive, with the insurance fund and ADL behind them.
+    Shows the liquidations live and ends with a summary: liquidations, fees, bad debt, ADL,
+    the insurance fund over the crash, the equity distribution, the largest losses, and the
+    accounts closest to liquidation with their liquidation prices. Runs on the embedded
+    default (no database, no server) in well under a minute."""
     from .demo import run_demo
 
     run_demo(accounts=accounts, seed=seed, console=Console())

@@ -18,6 +18,8 @@ class Step:
     seq: int
     now: Decimal | None
     events: list[dict] = field(default_factory=list)
+    #: (market, side) -> accounts in ADL order, ranked once per command at first use
+    adl_queues: dict[tuple[str, bool], list[str]] = field(default_factory=dict)
 
     def emit(self, name: str, **fields: object) -> None:
         self.events.append({"event": name, "seq": self.seq, **fields})

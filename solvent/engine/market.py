@@ -57,6 +57,9 @@ def funding(step: Step, command: Funding) -> None:
     state.ledger.post(moves)
     step.emit("funding", market=spec.id, rate=format_exact(command.rate), paid=format_units(paid, decimals),
               received=format_units(received, decimals), dust=format_units(dust, decimals))
+    for account_id, _, units in changes:
+        if account_id == INSURANCE:  # the backstop's own positions pay and receive funding too
+            step.insurance_fund(spec.settle, units, "funding")
     if dust:
         step.insurance_fund(spec.settle, dust, "funding_rounding")
     _rescreen(step, spec.id, spec.settle, changes)

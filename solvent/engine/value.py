@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..domain.commands import Deposit, TransferCommand, Withdraw
 from ..domain.errors import Rejection
-from ..domain.ids import PNL_PREFIX, is_system
+from ..domain.ids import INSURANCE, PNL_PREFIX, is_system
 from ..ledger import EXTERNAL, Transfer
 from . import checks
 from .context import Step
@@ -17,6 +17,15 @@ def _system_outflow(step: Step, account_id: str, asset_id: str, amount: int) -> 
         raise Rejection("insufficient_balance", f"{account_id} holds less {asset_id} than that")
 
 
+def _report_insurance(step: Step, source: str, target: str, asset_id: str, amount: int, reason: str) -> None:
+    """The insurance fund changes only with an `insurance_fund` event, an operator's own
+    deposit, withdrawal or transfer included."""
+    if target == INSURANCE:
+        step.insurance_fund(asset_id, amount, reason)
+    elif source == INSURANCE:
+        step.insurance_fund(asset_id, -amount, reason)
+
+
 def deposit(step: Step, command: Deposit) -> None:
     state = step.state
     spec = checks.asset(state, command.asset)
@@ -26,6 +35,7 @@ def deposit(step: Step, command: Deposit) -> None:
     else:
         state.account(command.account)
     state.ledger.post([Transfer(EXTERNAL, command.account, spec.id, amount)])
+    _report_insurance(step, EXTERNAL, command.account, spec.id, amount, "deposit")
     step.evaluate(command.account)
 
 
@@ -39,6 +49,7 @@ def withdraw(step: Step, command: Withdraw) -> None:
     else:
         checks.outflow(state, state.accounts[command.account], spec, amount, leaves_venue=True)
     state.ledger.post([Transfer(command.account, EXTERNAL, spec.id, amount)])
+    _report_insurance(step, command.account, EXTERNAL, spec.id, amount, "withdrawal")
     step.evaluate(command.account)
 
 
@@ -55,4 +66,5 @@ def transfer(step: Step, command: TransferCommand) -> None:
     else:
         checks.outflow(state, state.accounts[command.source], spec, amount, leaves_venue=False)
     state.ledger.post([Transfer(command.source, command.target, spec.id, amount)])
+    _report_insurance(step, command.source, command.target, spec.id, amount, "transfer")
     step.evaluate(command.source, command.target)

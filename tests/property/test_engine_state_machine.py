@@ -17,6 +17,12 @@ After every step:
     margin-called sets against `cross_figures` / `isolated_figures`, and the ledger's running
     totals against a recount;
 (d) `health < 0` exactly when `health_factor < 1`, for every account entry;
+(f) the insurance fund changes only through recorded events: per command and asset, its
+    balance moves by exactly the sum of the `insurance_fund` deltas the command emitted;
+(g) liquidation (SPEC §6), checked on every unit the engine liquidates: it was in breach,
+    exactly, just before; afterwards it holds no position, or `health >= liquidation_buffer ×
+    maintenance_margin`, or (a lending unit) it has had its one borrow liquidation; and it is
+    never less healthy than before;
 and at teardown (e): replaying the recorded commands into a fresh engine gives byte-identical
 events and the same state and hash.
 """
@@ -40,6 +46,8 @@ from hypothesis.stateful import (
 )
 
 from solvent import Engine
+from solvent.engine import liquidation
+from solvent.engine.checks import cross_after
 from solvent.domain.ids import is_system, isolated_wallet
 from solvent.domain.numbers import ARITHMETIC, format_units
 from solvent.margin.figures import cross_figures, isolated_figures
@@ -118,6 +126,49 @@ price_factors = st.one_of(  # per mille of the current price
 )
 
 
+def _unit_figures(engine: Engine, unit):
+    """The exact figures of a risk unit now, and whether it holds a position."""
+    state = engine.state
+    account_id, market = unit
+    account = state.accounts[account_id]
+    with localcontext(ARITHMETIC):
+        if not market:
+            return cross_after(state, account), bool(state.cross_positions(account))
+        position = account.positions.get(market)
+        if position is None:
+            return None, False
+        settle = state.book.markets[market].settle
+        wallet = state.ledger.balance(isolated_wallet(account_id, market), settle)
+        return isolated_figures(wallet, state.book.assets[settle].decimals, position, state.book), True
+
+
+class LiquidationRecorder:
+    """Wraps the engine's per-unit liquidation step and checks (g) around every call."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.original = liquidation._liquidate
+
+    def __call__(self, step, unit, borrow_liquidated):
+        engine_state = step.state
+        probe = Engine.__new__(Engine)
+        probe.state, probe.monitor = engine_state, step.monitor
+        before, _ = _unit_figures(probe, unit)
+        assert before is not None and before.liquidatable, f"{unit} liquidated while not in breach: {before}"
+        acted = self.original(step, unit, borrow_liquidated)
+        self.calls += 1
+        after, holds = _unit_figures(probe, unit)
+        if after is None:
+            return acted  # an isolated position closed whole
+        buffer = engine_state.book.params.liquidation_buffer
+        with localcontext(ARITHMETIC):
+            on_target = after.health >= buffer * after.maintenance_margin
+        assert (not holds) or on_target or not acted, f"{unit}: positions left below target: {after}"
+        if acted and holds:
+            assert after.health >= before.health, f"{unit} less healthy after liquidation: {before} -> {after}"
+        return acted
+
+
 class EngineMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
@@ -160,8 +211,14 @@ class EngineMachine(RuleBasedStateMachine):
             command = {**command, "id": f"cmd-{self.next_id}"}
         self.next_id += 1
         before = self.snapshot_cache if self.snapshot_cache is not None else self.snapshot()
+        fund_before = dict(self.engine.state.ledger.balances("@insurance"))
         events = self.engine.apply(copy.deepcopy(command))
         self.log.append((command, copy.deepcopy(events)))
+        fund_after = self.engine.state.ledger.balances("@insurance")
+        for asset, decimals in ASSET_DECIMALS.items():
+            reported = sum(Decimal(e["delta"]) for e in events if e["event"] == "insurance_fund" and e["asset"] == asset)
+            moved = Decimal(fund_after.get(asset, 0) - fund_before.get(asset, 0)).scaleb(-decimals)
+            assert reported == moved, (command, asset, moved, reported, events)
         seq = len(self.log) - 1
         assert all(e["seq"] == seq for e in events), events
         if is_rejection(events):
@@ -350,6 +407,13 @@ class EngineMachine(RuleBasedStateMachine):
         sign = data.draw(st.sampled_from([1, -1]))
         self.run({"op": "isolated_margin", "account": account, "market": market,
                   "amount": amount_text(sign * units, settle)})
+
+    @rule(policy=st.sampled_from(["partial", "partial", "full"]), bad_debt=st.sampled_from(["adl", "socialize"]),
+          buffer=st.sampled_from(["0", "0.1", "0.1", "0.5"]))
+    def liquidation_params(self, policy, bad_debt, buffer):
+        events = self.run({"op": "params", "liquidation_policy": policy, "bad_debt_policy": bad_debt,
+                           "liquidation_buffer": buffer})
+        assert not is_rejection(events), events
 
     # -- market data ----------------------------------------------------------------------
     @rule(oracle=st.sampled_from(sorted(ORACLES)), factor=price_factors)
@@ -550,6 +614,14 @@ FAST = settings(
 
 TestEngineStateMachine = EngineMachine.TestCase
 TestEngineStateMachine.settings = FAST
+
+
+@pytest.fixture(autouse=True)
+def check_liquidations(monkeypatch):
+    """(g): every liquidation the engine runs in this module is checked as it happens."""
+    recorder = LiquidationRecorder()
+    monkeypatch.setattr(liquidation, "_liquidate", recorder)
+    yield recorder
 
 
 @pytest.mark.slow

@@ -39,7 +39,7 @@ from .. import checks
 from ..context import Step
 from ..state import EngineState
 from .positions import Takeovers
-from .sizing import least_close
+from .sizing import least_amount
 from .waterfall import cover_deficit
 
 
@@ -93,12 +93,12 @@ def borrow_liquidation(step: Step, account: Account, figures: RiskFigures) -> bo
         return False
     buffer = params.liquidation_buffer
 
-    def reaches(repaid: Decimal) -> bool:
-        units = int(repaid)
-        after = checks.cross_after(state, account, {debt: units, collateral: -seized(units)})
-        return after.health >= buffer * after.liabilities
+    def margin(repaid: int) -> Decimal:
+        """health − buffer × L after repaying `repaid`: >= 0 reaches the target."""
+        after = checks.cross_after(state, account, {debt: repaid, collateral: -seized(repaid)})
+        return after.health - buffer * after.liabilities
 
-    repaid = int(least_close(Decimal(limit), ONE, reaches))
+    repaid = least_amount(limit, margin)
     taken = seized(repaid)
     state.ledger.post([Transfer(INSURANCE, account.id, debt, repaid), Transfer(account.id, INSURANCE, collateral, taken)])
     step.emit(

@@ -18,9 +18,9 @@ the whole position.
 from __future__ import annotations
 
 from collections.abc import Callable
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal
 
-from ...domain.numbers import ARITHMETIC
+from ...domain.numbers import ARITHMETIC, ONE
 from ...domain.specs import LiquidationPolicy, MarketSpec
 
 
@@ -59,3 +59,32 @@ def close_size(
     if remainder and spec.min_notional is not None and ARITHMETIC.multiply(remainder, mark) < spec.min_notional:
         return whole
     return size
+
+
+def least_amount(limit: int, margin: Callable[[int], Decimal]) -> int:
+    """The least whole amount r in [1, limit] with `margin(r) >= 0`; `limit` where none.
+
+    For a borrow liquidation, where `margin` is linear in r up to the rounding of the
+    collateral seized, which makes it a fine sawtooth near its zero (a bisection could stop
+    on a later tooth): solve the line through r = 0 and r = limit, then step to the least r
+    around that point."""
+    at_zero, at_limit = margin(0), margin(limit)
+    if at_limit < 0 or at_limit == at_zero:
+        return limit
+    estimate = int(ARITHMETIC.divide(-at_zero * limit, at_limit - at_zero).to_integral_value(ROUND_CEILING))
+    r = min(max(estimate, 1), limit)
+    for _ in range(_SCAN):
+        if margin(r) >= 0:
+            break
+        r += 1
+    else:  # far from the line: fall back to a bisection above the estimate
+        return int(least_close(Decimal(limit), ONE, lambda x: margin(int(x)) >= 0))
+    steps = 0
+    while r > 1 and steps < _SCAN and margin(r - 1) >= 0:
+        r -= 1
+        steps += 1
+    return r
+
+
+#: How far `least_amount` steps from its linear estimate.
+_SCAN = 64

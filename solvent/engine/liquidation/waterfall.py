@@ -99,6 +99,22 @@ def _unit_score(state: EngineState, account_id: str, market: str) -> Decimal:
     return adl_score(units_to_decimal(collateral, vd), units_to_decimal(pnl, vd), units_to_decimal(figures.maintenance_margin, vd))
 
 
+def _queue(step: Step, market: str, long: bool) -> list[str]:
+    """The ADL queue of one side of a market: its holders by descending score, then id.
+    Ranked once per command, at its first use, from the figures of that moment (as venues
+    publish their queue, not re-rank it per fill); closed or turned positions are skipped."""
+    key = (market, long)
+    queue = step.adl_queues.get(key)
+    if queue is None:
+        state = step.state
+        side = [
+            a for a in state.holders.get(market, ())
+            if not is_system(a) and (state.accounts[a].positions[market].size > 0) == long
+        ]
+        queue = step.adl_queues[key] = sorted(side, key=lambda a: (-_unit_score(state, a, market), a))
+    return queue
+
+
 def _equity_left_units(state: EngineState, close, settle_decimals: int) -> int:
     """The equity (settle quantums, rounded down) the deleveraged unit has after `close`."""
     account = close.account
@@ -134,17 +150,14 @@ def auto_deleverage(step: Step, asset: str, amount: int, debtor: str, takeovers:
         per_unit = min(share / abs(taken), mark)
         # the bankruptcy price, as shown: the charge is what is paid
         price = format_decimal(mark + per_unit, Figure.ADL_CHARGE) if taken > 0 else format_decimal(mark - per_unit, Figure.ADL_CHARGE_CAP)
-        opposite = [
-            a for a in state.holders.get(market, ())
-            if not is_system(a) and a != bankrupt and (state.accounts[a].positions[market].size > 0) != (taken > 0)
-        ]
-        ranked = sorted(opposite, key=lambda a: (-_unit_score(state, a, market), a))
         left = abs(taken)
-        for account_id in ranked:
+        for account_id in _queue(step, market, long=taken < 0):
             if not left:
                 break
             account = state.accounts[account_id]
-            position = account.positions[market]
+            position = account.positions.get(market)
+            if account_id == bankrupt or position is None or (position.size > 0) == (taken > 0):
+                continue  # closed or turned since the queue was ranked
             size = min(abs(position.size), left)
             close = plan_close(state, account, spec, size, unwind_backstop=True)
             charge = min(
