@@ -618,8 +618,10 @@ def _render_liquidations(console: Console, liq: dict[str, Any]) -> None:
     console.print()
     if liq["largest"]:
         table = Table(title="Largest liquidations (notional closed)", box=box.SIMPLE_HEAD, title_justify="left")
-        for column, justify in (("account", "left"), ("position closed", "left"), ("price", "right"), ("fee", "right")):
-            table.add_column(column, justify=justify)
+        table.add_column("account")
+        table.add_column("position closed")
+        table.add_column("price", justify="right")
+        table.add_column("fee", justify="right")
         for row in liq["largest"]:
             size = row["size"] if row["size"].startswith("-") else f"+{row['size']}"
             mode = " (iso)" if row["mode"] == "isolated" else ""
