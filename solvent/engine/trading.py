@@ -9,8 +9,8 @@ Isolated positions (SPEC §2): opening or adding moves margin from the cross bal
 the position's wallet: `max(⌈size added × price / leverage⌉, what brings the position's own
 free collateral at the mark to zero)`, and only from a balance that is there. Realized PnL
 settles into the wallet. Reducing releases the closed fraction of the wallet, rounded down;
-closing releases all of it. A wallet left negative by a close is made whole by the insurance
-fund (`insurance_fund` and `bad_debt` events): an isolated loss never reaches the cross balance.
+closing releases all of it. A wallet left negative by a close is bad debt for the loss
+waterfall (`liquidation.waterfall`): an isolated loss never reaches the cross balance.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from decimal import Decimal
 from ..domain.account import Account, MarginMode, MarginSetting
 from ..domain.commands import IsolatedMargin, OrderCheck, SetMarginMode, Trade
 from ..domain.errors import Rejection
-from ..domain.ids import FEES, INSURANCE, isolated_wallet, pnl_pool
+from ..domain.ids import FEES, isolated_wallet, pnl_pool
 from ..domain.numbers import ARITHMETIC, ZERO, format_exact, format_units
 from ..domain.position import FillOutcome, apply_fill
 from ..domain.rounding import Figure, to_units, units_to_decimal

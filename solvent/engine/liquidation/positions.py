@@ -22,7 +22,7 @@ from ...domain.account import Account
 from ...domain.ids import INSURANCE, isolated_wallet
 from ...domain.numbers import format_exact, format_units
 from ...domain.rounding import Figure, to_units, units_to_decimal
-from ...domain.specs import MarketSpec
+from ...domain.specs import LiquidationPolicy, MarketSpec
 from ...ledger import Transfer
 from ...margin.figures import RiskFigures, isolated_figures, position_figures
 from .. import checks
@@ -130,7 +130,7 @@ def liquidate_cross_positions(step: Step, account: Account, takeovers: Takeovers
     state = step.state
     params = state.book.params
     buffer = params.liquidation_buffer
-    full = params.liquidation_policy.value == "full"
+    full = params.liquidation_policy is LiquidationPolicy.FULL
     acted = False
     for position in _by_maintenance(state, account):
         spec = state.book.markets[position.market]
