@@ -26,10 +26,13 @@ class RateModel:
 
 @dataclass(frozen=True, slots=True)
 class YieldSpec:
-    """Yield-bearing collateral: value = units × exchange_rate × oracle price."""
+    """Yield-bearing collateral: value = units × exchange_rate × oracle price. The rate grows
+    by `apy` (compounded yearly) as time passes; a reported rate is capped at
+    `max_yearly_growth` (linear, per year) above the last report (MARKET_DATA.md)."""
 
     exchange_rate: Decimal
     apy: Decimal
+    max_yearly_growth: Decimal = Decimal("0.2")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +46,8 @@ class AssetSpec:
     liability_weight_maint: Decimal | None
     rate_model: RateModel | None = None
     yield_spec: YieldSpec | None = None
+    #: a price of this asset's oracle older than this (engine clock) is stale
+    max_oracle_age_s: Decimal | None = None
 
     @property
     def borrowable(self) -> bool:
@@ -125,7 +130,12 @@ class Params:
     liquidation_buffer: Decimal = Decimal("0.1")
     bad_debt_policy: BadDebtPolicy = BadDebtPolicy.ADL
     cost_basis: CostBasis = CostBasis.AVERAGE
+    #: oracle guards (MARKET_DATA.md): a move beyond this fraction of the last price is
+    #: held until a second update within `jump_confirmation` of it confirms it (None: off)
     max_price_jump: Decimal | None = None
+    jump_confirmation: Decimal = Decimal("0.02")
+    #: a price whose confidence exceeds this fraction of it is not believed (None: off)
+    max_confidence: Decimal | None = Decimal("0.02")
     #: quantums of the figures valued in the quote currency (equity, margins, health)
     value_decimals: int = 6
     extra: tuple[tuple[str, str], ...] = field(default_factory=tuple)

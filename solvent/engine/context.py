@@ -18,6 +18,8 @@ class Step:
     seq: int
     now: Decimal | None
     events: list[dict] = field(default_factory=list)
+    #: the command's own ts (None if it carried none); `now` is the clock including it
+    ts: Decimal | None = None
 
     def emit(self, name: str, **fields: object) -> None:
         self.events.append({"event": name, "seq": self.seq, **fields})
