@@ -7,8 +7,9 @@
 The cap is a capped exchange-rate oracle's (linear growth from the last applied report, the
 anchor): a report above it is applied at the cap. Drops are applied as reported. Every rate
 the engine computes is rounded down to 18 decimal places, since it values collateral; the
-power is evaluated with 100 significant digits and a safety margin of 10^-80 of the value
-is taken off before rounding, so the applied rate never exceeds the exact one.
+power over a whole number of years is exact; over a fraction of a year it is evaluated with
+100 significant digits and a safety margin of 10^-80 of the value is taken off before
+rounding, so the applied rate never exceeds the exact one (it may be one 10^-18 below).
 
 APR ↔ APY helpers, with `n` compounding periods a year (`n = None`: continuous):
 
@@ -18,7 +19,7 @@ APR ↔ APY helpers, with `n` compounding periods a year (`n = None`: continuous
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Context, Decimal
 
 from ..domain.numbers import ARITHMETIC, ONE
 from ..domain.rounding import Figure
@@ -27,6 +28,8 @@ SECONDS_PER_YEAR = Decimal(365 * 86_400)
 RATE_PLACES = 18
 _QUANTUM = Decimal(1).scaleb(-RATE_PLACES)
 _SAFETY = Decimal(1).scaleb(-80)
+#: whole-year growth (1 + apy)^n is computed exactly: n × 20 digits fit in 10,000
+_EXACT = Context(prec=10_000, Emax=999_999, Emin=-999_999)
 
 
 def round_rate(rate: Decimal) -> Decimal:
@@ -43,8 +46,10 @@ def grow_rate(rate: Decimal, apy: Decimal, seconds: Decimal) -> Decimal:
     the exact value: see the module docstring)."""
     if not apy or seconds <= 0:
         return rate
-    growth = ARITHMETIC.power(ARITHMETIC.add(ONE, apy), years(seconds))
-    grown = ARITHMETIC.multiply(rate, growth)
+    exponent = years(seconds)
+    if exponent == exponent.to_integral_value():  # whole years: an exact integer power
+        return round_rate(_EXACT.multiply(rate, _EXACT.power(ARITHMETIC.add(ONE, apy), exponent)))
+    grown = ARITHMETIC.multiply(rate, ARITHMETIC.power(ARITHMETIC.add(ONE, apy), exponent))
     return round_rate(ARITHMETIC.subtract(grown, ARITHMETIC.multiply(grown, _SAFETY)))
 
 
