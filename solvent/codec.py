@@ -188,14 +188,17 @@ def _asset(r: _Reader) -> c.Command:
     if raw_yield is not None:
         y = _Reader(raw_yield)
         y.used = set()
-        yield_spec = YieldSpec(
-            exchange_rate=y.decimal("exchange_rate", low=ZERO, strict_low=True),
-            apy=y.decimal("apy", low=ZERO, high=Decimal(100)),
-        )
+        rate = y.decimal("exchange_rate", low=ZERO, strict_low=True)
+        apy = y.decimal("apy", low=ZERO, high=Decimal(100))
+        growth = y.optional_decimal("max_yearly_growth", low=ZERO, high=Decimal(100))
+        yield_spec = YieldSpec(rate, apy) if growth is None else YieldSpec(rate, apy, growth)
         y.done()
         if oracle is None:
             raise Rejection("invalid_config", "a yield-bearing asset needs the oracle of its underlying")
-    spec = AssetSpec(asset_id, decimals, oracle, weight_init, weight_maint, lw_init, lw_maint, rate_model, yield_spec)
+    max_age = r.optional_decimal("max_oracle_age_s", low=ZERO, strict_low=True)
+    if max_age is not None and oracle is None:
+        raise Rejection("invalid_config", "max_oracle_age_s needs an oracle (a quote asset has no price to age)")
+    spec = AssetSpec(asset_id, decimals, oracle, weight_init, weight_maint, lw_init, lw_maint, rate_model, yield_spec, max_age)
     bonus = r.optional_decimal("liquidation_bonus", low=ZERO, high=ONE, strict_high=True)
     return c.AssetCommand(spec if bonus is None else replace(spec, liquidation_bonus=bonus))
 
@@ -246,7 +249,9 @@ _PARAMS: dict[str, Callable[[_Reader, str], object]] = {
     "liquidation_buffer": lambda r, n: r.decimal(n, low=ZERO, high=Decimal(10)),
     "bad_debt_policy": lambda r, n: r.choice(n, BadDebtPolicy),
     "cost_basis": lambda r, n: r.choice(n, CostBasis),
-    "max_price_jump": lambda r, n: r.decimal(n, low=ZERO, strict_low=True, high=Decimal(100)),
+    "max_price_jump": lambda r, n: r.optional_decimal(n, low=ZERO, strict_low=True, high=Decimal(100)),
+    "jump_confirmation": lambda r, n: r.decimal(n, low=ZERO, high=ONE),
+    "max_confidence": lambda r, n: r.optional_decimal(n, low=ZERO, strict_low=True, high=ONE),
     "value_decimals": lambda r, n: r.integer(n, 0, MAX_DECIMALS),
     "close_factor": lambda r, n: r.decimal(n, low=ZERO, strict_low=True, high=ONE),
     "full_close_health_factor": lambda r, n: r.decimal(n, low=ZERO, high=ONE),

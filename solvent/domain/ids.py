@@ -29,6 +29,11 @@ def isolated_wallet(account: str, market: str) -> str:
     return f"{account}/isolated/{market}"
 
 
+def wallet_owner(ledger_account: str) -> str:
+    """The account a ledger account belongs to: itself, or the owner of an isolated wallet."""
+    return ledger_account.split("/isolated/", 1)[0]
+
+
 def is_system(account: str) -> bool:
     return account.startswith("@")
 

@@ -20,6 +20,9 @@ of quantums, the direction is looked up here, never chosen at the call site:
 | funding received by a position           | down      | payouts round down; dust → insurance   |
 | isolated margin moved in on opening      | up        | a requirement                          |
 | isolated margin released on reducing     | down      | a payout                               |
+| interest owed by a borrower (per tick)   | up        | debts round up                         |
+| interest earned by a supplier (per tick) | down      | payouts round down; rest → insurance   |
+| exchange rate grown by its APY or capped | down      | it values collateral                   |
 | health factor (printed, 20 digits)       | down      | never reads 1 while health < 0         |
 | margin ratio (printed, 20 digits)        | up        | never reads 1 or less while health < 0 |
 | liquidation fee (fee × notional closed)  | up        | a charge; then capped at the equity    |
@@ -32,7 +35,8 @@ of quantums, the direction is looked up here, never chosen at the call site:
 | its cap (the deleveraged unit's equity)  | down      | ADL never makes a counterparty bankrupt|
 | socialized haircut of each balance       | up        | a charge; the excess is insurance dust |
 
-Where two legs of one exact amount round apart (funding: payers up, receivers down), the
+Where two legs of one exact amount round apart (funding: payers up, receivers down; interest:
+borrowers up, suppliers down), the
 difference is dust and the engine posts it to `@insurance`; realized PnL's dust stays in the
 market's pool until no position is open, then goes to `@insurance`. Every posting stays
 balanced to the last quantum.
@@ -66,6 +70,9 @@ class Figure:
     FUNDING_RECEIVED: Final = DOWN
     ISOLATED_MARGIN_IN: Final = UP
     ISOLATED_MARGIN_RELEASED: Final = DOWN
+    INTEREST_OWED: Final = UP
+    INTEREST_EARNED: Final = DOWN
+    EXCHANGE_RATE: Final = DOWN
     HEALTH_FACTOR: Final = DOWN
     LIQUIDATION_FEE: Final = UP  # charged to the liquidated account (then capped)
     LIQUIDATION_FEE_CAP: Final = DOWN  # the equity left, as settle quantums
@@ -109,3 +116,12 @@ def rounder(direction: str) -> Callable[[Decimal], int]:
     """The function that rounds an already-scaled value to an int in `direction`
     (`math.floor` or `math.ceil`, exact on Decimals). For hot loops that pre-scale."""
     return math.floor if direction == DOWN else math.ceil
+
+
+def divide_to_units(numerator: Decimal, denominator: int, direction: str) -> int:
+    """`numerator / denominator` as an int, rounded in `direction` exactly: the quotient is
+    formed from integers (`Decimal.as_integer_ratio`), never from a rounded division, so a
+    value a hair below a whole number can never be rounded to it. `denominator` > 0."""
+    top, bottom = numerator.as_integer_ratio()
+    bottom *= denominator
+    return top // bottom if direction == DOWN else -((-top) // bottom)

@@ -26,10 +26,13 @@ class RateModel:
 
 @dataclass(frozen=True, slots=True)
 class YieldSpec:
-    """Yield-bearing collateral: value = units × exchange_rate × oracle price."""
+    """Yield-bearing collateral: value = units × exchange_rate × oracle price. The rate grows
+    by `apy` (compounded yearly) as time passes; a reported rate is capped at
+    `max_yearly_growth` (linear, per year) above the last report (MARKET_DATA.md)."""
 
     exchange_rate: Decimal
     apy: Decimal
+    max_yearly_growth: Decimal = Decimal("0.2")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +46,8 @@ class AssetSpec:
     liability_weight_maint: Decimal | None
     rate_model: RateModel | None = None
     yield_spec: YieldSpec | None = None
+    #: a price of this asset's oracle older than this (engine clock) is stale
+    max_oracle_age_s: Decimal | None = None
     #: extra value the backstop takes when it seizes this asset as collateral (borrow liquidation)
     liquidation_bonus: Decimal = Decimal("0.05")
 
@@ -136,11 +141,16 @@ class Params:
     liquidation_buffer: Decimal = Decimal("0.1")
     bad_debt_policy: BadDebtPolicy = BadDebtPolicy.ADL
     cost_basis: CostBasis = CostBasis.AVERAGE
+    #: oracle guards (MARKET_DATA.md): a move beyond this fraction of the last price is
+    #: held until a second update within `jump_confirmation` of it confirms it (None: off)
     max_price_jump: Decimal | None = None
     #: borrow liquidation: the share of a debt one liquidation may repay ...
     close_factor: Decimal = Decimal("0.5")
     #: ... and the health factor below which it may repay all of it (Aave's 0.95)
     full_close_health_factor: Decimal = Decimal("0.95")
+    jump_confirmation: Decimal = Decimal("0.02")
+    #: a price whose confidence exceeds this fraction of it is not believed (None: off)
+    max_confidence: Decimal | None = Decimal("0.02")
     #: quantums of the figures valued in the quote currency (equity, margins, health)
     value_decimals: int = 6
     extra: tuple[tuple[str, str], ...] = field(default_factory=tuple)

@@ -12,6 +12,7 @@ from ..domain.position import Position
 from ..domain.rounding import scale
 from ..domain.specs import AssetSpec, MarketSpec
 from ..margin.figures import RiskFigures, cross_figures
+from .oracles import account_oracles, require_usable
 from .state import EngineState
 
 
@@ -86,13 +87,15 @@ def cross_after(
     return cross_figures(balances, positions, state.book, detail)
 
 
-def outflow(state: EngineState, account: Account, spec: AssetSpec, amount: int, *, leaves_venue: bool) -> None:
+def outflow(state: EngineState, account: Account, spec: AssetSpec, amount: int, *, leaves_venue: bool,
+            now: Decimal | None = None) -> None:
     """May `account` send `amount` quantums of `spec` out of its cross balance?
 
     Beyond its balance it borrows: only a borrowable, priced asset, and only from liquidity
     that is there (the borrow may not exceed total deposits minus total borrows). A withdrawal
     can never take more than the venue holds of the asset. Afterwards free collateral must
-    stay >= 0.
+    stay >= 0 — and if the account then holds risk (a position or a debt), every price that
+    figure depends on must be usable (`oracle_stale` otherwise: the action matrix).
     """
     ledger = state.ledger
     balance = ledger.balance(account.id, spec.id)
@@ -108,5 +111,10 @@ def outflow(state: EngineState, account: Account, spec: AssetSpec, amount: int, 
     if leaves_venue and amount > ledger.net_deposits(spec.id):
         raise Rejection("insufficient_liquidity", f"the venue holds less {spec.id} than that")
     figures = cross_after(state, account, {spec.id: -amount})
+    if figures.at_risk:
+        depends = account_oracles(state, account)
+        if borrowed > 0 and spec.oracle is not None:
+            depends.append(spec.oracle)
+        require_usable(state, depends, now, account.id)
     if figures.free_collateral < 0:
         raise Rejection("insufficient_margin", f"{account.id} would have free collateral below zero")

@@ -26,8 +26,10 @@ def asset(step: Step, command: AssetCommand) -> None:
             assets.append(spec.id)
     if spec.yield_spec is not None and spec.id not in state.book.exchange_rates:
         state.book.exchange_rates[spec.id] = spec.yield_spec.exchange_rate
+        state.rate_anchors[spec.id] = (spec.yield_spec.exchange_rate, step.now)  # the cap's first anchor
     elif spec.yield_spec is None:
         state.book.exchange_rates.pop(spec.id, None)
+        state.rate_anchors.pop(spec.id, None)
     if old is not None:
         step.monitor.evaluate_all(step.seq, step.events)
 

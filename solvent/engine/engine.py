@@ -15,7 +15,7 @@ from .. import codec
 from ..domain import commands as c
 from ..domain.errors import Rejection
 from ..domain.numbers import ARITHMETIC
-from . import config, liquidation, market, trading, value
+from . import accrual, config, liquidation, market, trading, value
 from .context import Step
 from .monitor import RiskMonitor
 from .state import EngineState
@@ -35,7 +35,7 @@ _HANDLERS: dict[type, Callable[[Step, Any], None]] = {
     c.PriceUpdate: market.price,
     c.Funding: market.funding,
     c.ExchangeRate: market.exchange_rate,
-    c.Time: market.time,
+    c.Time: accrual.time,
 }
 
 #: Commands that change nothing: they may repeat a client id.
@@ -78,7 +78,7 @@ class Engine:
         now = state.clock
         if envelope.ts is not None and (now is None or envelope.ts > now):
             now = envelope.ts
-        step = Step(state, self.monitor, seq, now)
+        step = Step(state, self.monitor, seq, now, ts=envelope.ts)
         if isinstance(body, c.AccountQuery):
             if not state.account_exists(body.account):
                 raise Rejection("unknown_account", f"no account {body.account!r}")

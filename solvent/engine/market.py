@@ -1,26 +1,45 @@
-"""price, funding, exchange_rate, time: market data entering the engine."""
+"""price, funding, exchange_rate: market data entering the engine (`time`: accrual.py)."""
 
 from __future__ import annotations
 
-from ..domain.commands import ExchangeRate, Funding, PriceUpdate, Time
+from ..domain.commands import ExchangeRate, Funding, PriceUpdate
 from ..domain.errors import Rejection
-from ..domain.ids import INSURANCE, isolated_wallet, pnl_pool
+from ..domain.ids import INSURANCE, isolated_wallet, pnl_pool, wallet_owner
 from ..domain.numbers import ARITHMETIC, format_exact, format_units
 from ..domain.rounding import Figure, to_units
 from ..ledger import Transfer
-from . import checks
+from ..market_data.oracle_guard import NEW_ORACLE, is_stale, judge
+from ..market_data.yield_rate import clamp_reported, rate_cap
+from . import checks, oracles
 from .context import Step
+from .state import EngineState
 
 
 def price(step: Step, command: PriceUpdate) -> None:
-    """A new oracle price. Accounts exposed to the oracle are screened (float, rank-1 update)
-    and the candidates evaluated exactly before the next command."""
+    """A new oracle price, judged by the oracle guards first (`market_data/oracle_guard.py`):
+    a price that is not believed yields an `oracle` event and changes nothing but the
+    oracle's guard record. A believed one is applied: accounts exposed to the oracle are
+    screened (float, rank-1 update) and the candidates evaluated exactly."""
     state = step.state
-    if command.oracle not in step.monitor.oracle_index:
-        raise Rejection("unknown_oracle", f"no asset or market uses oracle {command.oracle!r}")
-    first = command.oracle not in state.book.prices
-    state.book.prices[command.oracle] = command.price
-    step.monitor.price_changed(command.oracle, first, step.seq, step.events)
+    oracle = command.oracle
+    if oracle not in step.monitor.oracle_index:
+        raise Rejection("unknown_oracle", f"no asset or market uses oracle {oracle!r}")
+    record = state.oracles.get(oracle, NEW_ORACLE)
+    limit = oracles.max_age(state, oracle)
+    first = oracle not in state.book.prices
+    verdict = judge(
+        record, state.book.prices.get(oracle), command.price, command.confidence,
+        published_at=step.ts if step.ts is not None else step.now, now=step.now, max_age=limit,
+        policy=oracles.guard_policy(state.book.params),
+        stale_before=not first and is_stale(record.published_at, step.now, limit),
+    )
+    state.oracles[oracle] = verdict.record
+    if verdict.reason is not None:
+        step.emit("oracle", oracle=oracle, status=verdict.status, reason=verdict.reason, price=format_exact(command.price))
+    if not verdict.applied:
+        return
+    state.book.prices[oracle] = command.price
+    step.monitor.price_changed(oracle, first, step.seq, step.events)
 
 
 def funding(step: Step, command: Funding) -> None:
@@ -30,6 +49,7 @@ def funding(step: Step, command: Funding) -> None:
     state = step.state
     spec = checks.market(state, command.market)
     mark = checks.mark(state, spec)
+    oracles.require_usable(state, [spec.oracle], step.now, f"funding of {spec.id}")
     decimals = state.book.assets[spec.settle].decimals
     pool = pnl_pool(spec.id)
     moves: list[Transfer] = []
@@ -91,14 +111,25 @@ def _rescreen(step: Step, market: str, settle: str, changes: list[tuple[str, boo
 
 
 def exchange_rate(step: Step, command: ExchangeRate) -> None:
+    """A reported exchange rate, capped (`market_data/yield_rate.py`): at most
+    `max_yearly_growth` a year (linear) above the last applied report, and never clamped
+    below the rate already in force. Emits `exchange_rate` {asset, reported, applied,
+    clamped}; the holders of the asset are re-evaluated."""
     state = step.state
     spec = checks.asset(state, command.asset)
     if spec.yield_spec is None:
         raise Rejection("not_yield_bearing", f"{spec.id} has no exchange rate")
-    state.book.exchange_rates[spec.id] = command.rate
-    step.monitor.evaluate_all(step.seq, step.events)
+    current = state.book.exchange_rates[spec.id]
+    anchor, anchor_ts = state.rate_anchors.get(spec.id, (current, None))
+    cap = max(rate_cap(anchor, anchor_ts, step.now, spec.yield_spec.max_yearly_growth), current)
+    applied, clamped = clamp_reported(command.rate, cap)
+    state.book.exchange_rates[spec.id] = applied
+    state.rate_anchors[spec.id] = (applied, step.now)
+    step.emit("exchange_rate", asset=spec.id, reported=format_exact(command.rate), applied=format_exact(applied),
+              clamped=clamped)
+    step.evaluate(*holders_of(state, spec.id))
 
 
-def time(step: Step, command: Time) -> None:
-    """The clock moves (the engine does it for every command with a ts). Accrual of interest
-    and yield over time, and oracle ages, come with issue #4."""
+def holders_of(state: EngineState, asset: str) -> list[str]:
+    """The accounts holding a non-zero balance of `asset` (their own or an isolated wallet's)."""
+    return sorted({wallet_owner(account) for account, _ in state.ledger.holders(asset)})

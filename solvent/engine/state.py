@@ -10,6 +10,7 @@ from ..domain.book import Book
 from ..domain.ids import FEES, INSURANCE, PNL_PREFIX, is_system, isolated_wallet
 from ..domain.position import Position
 from ..ledger import Ledger
+from ..market_data.oracle_guard import OracleRecord
 
 
 @dataclass(slots=True)
@@ -24,6 +25,14 @@ class EngineState:
     oracle_assets: dict[str, list[str]] = field(default_factory=dict)
     applied_ids: set[str] = field(default_factory=set)
     clock: Decimal | None = None
+    #: oracle -> its guard record (publication time, pending jump, invalid reason)
+    oracles: dict[str, OracleRecord] = field(default_factory=dict)
+    #: borrowable asset with a rate model -> (borrow index, supply index), both from 1
+    indices: dict[str, tuple[Decimal, Decimal]] = field(default_factory=dict)
+    #: yield-bearing asset -> (rate, time) of the last applied report: the cap's anchor
+    rate_anchors: dict[str, tuple[Decimal, Decimal | None]] = field(default_factory=dict)
+    #: time of the last `time` tick: interest and yield have accrued up to it
+    accrued_at: Decimal | None = None
     commands: int = 0
 
     # -- accounts -------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from ..domain.specs import MarketSpec
 from ..ledger import Transfer
 from ..margin.figures import RiskFigures, isolated_figures
 from ..margin.tiers import effective_leverage, initial_margin, tier_for
-from . import checks
+from . import checks, oracles
 from .context import Step
 from .liquidation.waterfall import cover_deficit
 from .pools import sweep_flat_pool
@@ -137,8 +137,15 @@ def _plan_isolated(
     return IsolatedMoves(margin_in, margin_out, deficit)
 
 
-def _check_side(plan: SidePlan, role: str) -> None:
-    if plan.increases_risk and plan.cross.free_collateral < 0:
+def _check_side(step: Step, plan: SidePlan, role: str) -> None:
+    """A side that increases risk needs usable prices for everything its margin check reads
+    (the market's oracle and those of its cross balances and positions), then free
+    collateral >= 0. A side that only reduces is never refused."""
+    if not plan.increases_risk:
+        return
+    who = f"{role} {plan.account.id}"
+    oracles.require_usable(step.state, oracles.account_oracles(step.state, plan.account, plan.spec.id), step.now, who)
+    if plan.cross.free_collateral < 0:
         raise Rejection("insufficient_margin", f"{role} {plan.account.id} would have free collateral below zero")
 
 
@@ -165,9 +172,9 @@ def trade(step: Step, command: Trade) -> None:
     buyer_fee = checks.units(settle, command.buyer_fee, "buyer_fee")
     seller_fee = checks.units(settle, command.seller_fee, "seller_fee")
     buy = plan_side(state, buyer, spec, command.size, command.price, buyer_fee)
-    _check_side(buy, "buyer")
+    _check_side(step, buy, "buyer")
     sell = plan_side(state, seller, spec, -command.size, command.price, seller_fee)
-    _check_side(sell, "seller")
+    _check_side(step, sell, "seller")
     _post_side(step, buy)
     _post_side(step, sell)
     sweep_flat_pool(step, spec)
@@ -191,7 +198,7 @@ def order_check(step: Step, command: OrderCheck) -> None:
     else:
         free = plan.cross.free_collateral
         try:
-            _check_side(plan, "account")
+            _check_side(step, plan, "account")
         except Rejection as refusal:
             accepted, reason = False, refusal.code
     event = {
@@ -233,10 +240,14 @@ def isolated_margin(step: Step, command: IsolatedMargin) -> None:
     if amount > 0:
         if state.ledger.balance(account.id, settle.id) < amount:
             raise Rejection("insufficient_balance", f"{account.id} holds less {settle.id} than that")
-        if checks.cross_after(state, account, {settle.id: -amount}).free_collateral < 0:
+        after = checks.cross_after(state, account, {settle.id: -amount})
+        if after.at_risk:
+            oracles.require_usable(state, oracles.account_oracles(state, account), step.now, account.id)
+        if after.free_collateral < 0:
             raise Rejection("insufficient_margin", f"{account.id} would have free collateral below zero")
         state.ledger.post([Transfer(account.id, wallet, settle.id, amount)])
     else:
+        oracles.require_usable(state, [spec.oracle], step.now, account.id)
         remaining = state.ledger.balance(wallet, settle.id) + amount
         detail: list = []
         after = isolated_figures(remaining, settle.decimals, position, state.book, detail)

@@ -47,7 +47,7 @@ def withdraw(step: Step, command: Withdraw) -> None:
     if is_system(command.account):
         _system_outflow(step, command.account, spec.id, amount)
     else:
-        checks.outflow(state, state.accounts[command.account], spec, amount, leaves_venue=True)
+        checks.outflow(state, state.accounts[command.account], spec, amount, leaves_venue=True, now=step.now)
     state.ledger.post([Transfer(command.account, EXTERNAL, spec.id, amount)])
     _report_insurance(step, command.account, EXTERNAL, spec.id, amount, "withdrawal")
     step.evaluate(command.account)
@@ -64,7 +64,7 @@ def transfer(step: Step, command: TransferCommand) -> None:
     if is_system(command.source):
         _system_outflow(step, command.source, spec.id, amount)
     else:
-        checks.outflow(state, state.accounts[command.source], spec, amount, leaves_venue=False)
+        checks.outflow(state, state.accounts[command.source], spec, amount, leaves_venue=False, now=step.now)
     state.ledger.post([Transfer(command.source, command.target, spec.id, amount)])
     _report_insurance(step, command.source, command.target, spec.id, amount, "transfer")
     step.evaluate(command.source, command.target)

@@ -28,6 +28,8 @@ from ..margin.linear import (
     liquidation_price,
 )
 from ..market_data.interest import rates
+from ..market_data.oracle_guard import NEW_ORACLE
+from .oracles import oracle_status
 from .state import EngineState
 
 
@@ -133,12 +135,27 @@ def _asset_entry(state: EngineState, spec: AssetSpec) -> dict[str, Any]:
     }
     if spec.rate_model is not None:
         r = rates(spec.rate_model, Decimal(borrows), Decimal(deposits))
+        borrow_index, supply_index = state.indices.get(spec.id, (Decimal(1), Decimal(1)))
         entry.update(utilization=format_decimal(r.utilization), borrow_rate=format_decimal(r.borrow_rate),
-                     supply_rate=format_decimal(r.supply_rate))
+                     supply_rate=format_decimal(r.supply_rate), borrow_index=format_decimal(borrow_index),
+                     supply_index=format_decimal(supply_index))
     else:
         u = ARITHMETIC.divide(Decimal(borrows), Decimal(deposits)) if deposits else Decimal(0)
-        entry.update(utilization=format_decimal(u), borrow_rate=None, supply_rate=None)
+        entry.update(utilization=format_decimal(u), borrow_rate=None, supply_rate=None, borrow_index=None,
+                     supply_index=None)
     return entry
+
+
+def _oracle_entry(state: EngineState, oracle: str) -> dict[str, Any]:
+    """An oracle's guard status (MARKET_DATA.md): `ok`, `stale` or `rejected` (the last update
+    was refused), when its price was published, and a jump waiting for confirmation."""
+    record = state.oracles.get(oracle, NEW_ORACLE)
+    return {
+        "status": oracle_status(state, oracle, state.clock),
+        "reason": record.invalid,
+        "published_at": None if record.published_at is None else format_exact(record.published_at),
+        "pending": None if record.pending is None else format_decimal(record.pending),
+    }
 
 
 def system_accounts(state: EngineState) -> list[str]:
@@ -158,6 +175,7 @@ def state_document(state: EngineState) -> dict[str, Any]:
             a: format_units(state.ledger.balance(INSURANCE, a), book.assets[a].decimals) for a in sorted(book.assets)
         },
         "prices": {o: format_decimal(book.prices[o]) for o in sorted(book.prices)},
+        "oracles": {o: _oracle_entry(state, o) for o in sorted(set(book.prices) | set(state.oracles))},
         "ledger": {"balanced": state.ledger.is_balanced(), "hash": state_hash(state)},
         "clock": None if state.clock is None else format_exact(state.clock),
     }
@@ -183,7 +201,10 @@ def _canonical(value: Any) -> Any:
 def canonical_state(state: EngineState) -> dict[str, Any]:
     """Everything that makes the state what it is, in canonical form: balances (isolated
     wallets and the outside world included), positions and settings, prices and exchange
-    rates, parameters and specs, the clock. Derived figures are left out."""
+    rates, parameters and specs, the clock; and what changes future behaviour of the market
+    data: oracle guard records (publication times, pending jumps, invalid marks), interest
+    indices, the exchange-rate caps' anchors, the last accrual time. Derived figures are
+    left out."""
     book = state.book
     ledger = state.ledger
     balances = {
@@ -210,6 +231,10 @@ def canonical_state(state: EngineState) -> dict[str, Any]:
         "assets": {a: _canonical(book.assets[a]) for a in sorted(book.assets)},
         "markets": {m: _canonical(book.markets[m]) for m in sorted(book.markets)},
         "params": _canonical(params),
+        "oracles": {o: _canonical(r) for o, r in sorted(state.oracles.items()) if r != NEW_ORACLE},
+        "indices": _canonical(dict(sorted(state.indices.items()))),
+        "rate_anchors": _canonical(dict(sorted(state.rate_anchors.items()))),
+        "accrued_at": None if state.accrued_at is None else format_exact(state.accrued_at),
         "clock": None if state.clock is None else format_exact(state.clock),
         "external": EXTERNAL,
     }

@@ -61,6 +61,13 @@ class Ledger:
     def total_borrows(self, asset: str) -> int:
         return self._borrows.get(asset, 0)
 
+    def holders(self, asset: str) -> list[tuple[str, int]]:
+        """(account, units) of every account counted in the totals that holds a non-zero
+        balance of `asset`, sorted by account: the borrowers and suppliers of the asset."""
+        return sorted(
+            (account, book[asset]) for account, book in self._balances.items() if asset in book and _counted(account)
+        )
+
     def net_deposits(self, asset: str) -> int:
         """What the venue holds of `asset`: deposits minus withdrawals."""
         return -self.balance(EXTERNAL, asset)

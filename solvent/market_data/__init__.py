@@ -1,1 +1,2 @@
-"""Market data: interest-rate models (accrual, oracle guards and yield come with issue #4)."""
+"""Market data: the pure formulas of prices, rates and time (oracle guards, the kinked
+rate model, interest accrual, yield-bearing exchange rates). See docs/MARKET_DATA.md."""

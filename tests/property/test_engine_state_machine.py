@@ -4,8 +4,12 @@ Random deposits, withdrawals (borrows beyond the balance of a borrowable asset i
 transfers, trades (sizes on the step grid, prices near the mark, fees), margin-mode switches
 (isolated with leverage), isolated-margin moves, price moves (large jumps included), funding
 with signed rates, queries, duplicate client ids and refused commands, over four accounts,
-three assets (USDC 6 decimals, ETH collateral with a haircut and borrowable, USD2 a quote asset
-with 2 decimals) and three markets with small tiers, so that tier crossings happen.
+four assets (USDC 6 decimals, ETH collateral with a haircut, borrowable with a rate model, USD2
+a quote asset with 2 decimals, stETH yield-bearing on ETH's oracle) and three markets with small
+tiers, so that tier crossings happen. Market data goes through the guards: `time` ticks (interest
+and yield accrue, ETH-PERP's oracle goes stale after an hour), prices with confidence, late
+prices, jumps held and confirmed (when the run switches the jump guard on), and reported
+exchange rates (some above their cap).
 
 After every step:
 
@@ -56,9 +60,9 @@ EXTERNAL = "#external"
 PNL_PREFIX = "@pnl:"
 
 ACCOUNTS = ["a1", "a2", "a3", "a4"]
-ASSET_DECIMALS = {"USDC": 6, "ETH": 8, "USD2": 2}
+ASSET_DECIMALS = {"USDC": 6, "ETH": 8, "USD2": 2, "stETH": 8}
 #: largest whole amount a random deposit / withdrawal / transfer uses, per asset
-ASSET_SPAN = {"USDC": 20_000, "ETH": 10, "USD2": 5_000}
+ASSET_SPAN = {"USDC": 20_000, "ETH": 10, "USD2": 5_000, "stETH": 5}
 
 #: market -> (oracle, settle asset, step decimals, price decimals, largest size in steps)
 MARKETS = {
@@ -75,8 +79,10 @@ SETUP = [
      "rate_model": {"base": "0.01", "slope1": "0.04", "slope2": "0.75", "optimal_utilization": "0.8",
                     "reserve_factor": "0.1"}},
     {"op": "asset", "id": "USD2", "decimals": 2, "oracle": None, "weight_init": "1", "weight_maint": "1"},
+    {"op": "asset", "id": "stETH", "decimals": 8, "oracle": "ETH-USD", "weight_init": "0.7", "weight_maint": "0.8",
+     "yield": {"exchange_rate": "1.05", "apy": "0.04", "max_yearly_growth": "0.1"}},
     {"op": "market", "id": "ETH-PERP", "oracle": "ETH-USD", "settle": "USDC", "step_size": "0.01",
-     "liquidation_fee": "0.01",
+     "liquidation_fee": "0.01", "max_oracle_age_s": "3600",
      "tiers": [{"max_notional": "5000", "mmr": "0.01", "max_leverage": "50"},
                {"max_notional": "20000", "mmr": "0.025", "max_leverage": "20"},
                {"mmr": "0.05", "max_leverage": "10"}]},
@@ -252,12 +258,15 @@ class EngineMachine(RuleBasedStateMachine):
         acct = self.engine.state.accounts.get(account)
         return None if acct is None else acct.positions.get(market)
 
-    @initialize(data=st.data(), value_decimals=st.sampled_from([6, 6, 2, 18]))
-    def setup(self, data, value_decimals):
-        """Configuration (figures in quantums of `value_decimals`), funded accounts, and
-        leveraged positions to start from."""
+    @initialize(data=st.data(), value_decimals=st.sampled_from([6, 6, 2, 18]),
+                jump_guard=st.sampled_from([None, None, "0.3", "0.05"]))
+    def setup(self, data, value_decimals, jump_guard):
+        """Configuration (figures in quantums of `value_decimals`, the jump guard on or off),
+        funded accounts, and leveraged positions to start from."""
         if value_decimals != 6:
             self.run({"op": "params", "value_decimals": value_decimals})
+        if jump_guard is not None:
+            self.run({"op": "params", "max_price_jump": jump_guard})
         for command in SETUP:
             events = self.run(command)
             assert not any(e["event"] == "rejected" for e in events), (command, events)
@@ -267,7 +276,7 @@ class EngineMachine(RuleBasedStateMachine):
     def fund_accounts(self, data):
         """Every account opens with some USDC and USD2, most with some ETH as well."""
         for account in ACCOUNTS:
-            for asset, low, high in (("USDC", 200, 8_000), ("USD2", 50, 1_000), ("ETH", 0, 2)):
+            for asset, low, high in (("USDC", 200, 8_000), ("USD2", 50, 1_000), ("ETH", 0, 2), ("stETH", 0, 1)):
                 whole = data.draw(st.integers(low, high), label=f"{account} {asset}")
                 if whole:
                     self.run({"op": "deposit", "account": account, "asset": asset,
@@ -416,27 +425,75 @@ class EngineMachine(RuleBasedStateMachine):
         assert not is_rejection(events), events
 
     # -- market data ----------------------------------------------------------------------
-    @rule(oracle=st.sampled_from(sorted(ORACLES)), factor=price_factors)
-    def price(self, oracle, factor):
+    def send_price(self, command: dict) -> list[dict]:
+        """A price command; a price the guards do not believe changes no price."""
+        oracle = command["oracle"]
+        before = self.engine.state.book.prices.get(oracle)
+        events = self.run(command)
+        verdicts = [e for e in events if e["event"] == "oracle"]
+        if is_rejection(events) or (verdicts and verdicts[0]["status"] != "ok"):
+            assert self.engine.state.book.prices.get(oracle) == before, (command, events)
+        else:
+            assert self.engine.state.book.prices[oracle] == Decimal(command["price"]), (command, events)
+        return events
+
+    @rule(oracle=st.sampled_from(sorted(ORACLES)), factor=price_factors,
+          confidence=st.one_of(st.none(), st.none(), st.sampled_from(["0.001", "0.019", "0.021", "0.5"])))
+    def price(self, oracle, factor, confidence=None):
         current = self.engine.state.book.prices[oracle]
         new = (current * factor / 1000).quantize(Decimal("0.01"), ROUND_DOWN)
         new = min(max(new, MIN_PRICE), MAX_PRICE)
-        self.run({"op": "price", "oracle": oracle, "price": format(new, "f")})
+        command = {"op": "price", "oracle": oracle, "price": format(new, "f")}
+        if confidence is not None:  # a fraction of the price (the default limit is 2 %)
+            command["confidence"] = format((new * Decimal(confidence)).quantize(Decimal("0.0001")), "f")
+        self.send_price(command)
 
     @rule(oracle=st.sampled_from(sorted(ORACLES)),
           factor=st.sampled_from([300, 500, 700, 800, 900, 950, 1050, 1100, 1250, 1500, 2000, 3000]))
     def jump(self, oracle, factor):
         self.price(oracle, factor)
 
+    @rule(oracle=st.sampled_from(sorted(ORACLES)), per_mille=st.integers(985, 1015))
+    def confirm_jump(self, oracle, per_mille):
+        """A tick near a held jump (within the 2 % confirmation tolerance, or just outside)."""
+        record = self.engine.state.oracles.get(oracle)
+        if record is None or record.pending is None:
+            return
+        new = max((record.pending * per_mille / 1000).quantize(Decimal("0.01"), ROUND_DOWN), MIN_PRICE)
+        self.send_price({"op": "price", "oracle": oracle, "price": format(new, "f")})
+
+    @rule(oracle=st.sampled_from(sorted(ORACLES)), behind=st.integers(0, 7200), factor=st.integers(990, 1010))
+    def late_price(self, oracle, behind, factor):
+        """A price stamped in the past: out of order, too old for ETH-PERP's hour, or fine."""
+        clock = self.engine.state.clock
+        if clock is None:
+            return
+        current = self.engine.state.book.prices[oracle]
+        new = max((current * factor / 1000).quantize(Decimal("0.01"), ROUND_DOWN), MIN_PRICE)
+        self.send_price({"op": "price", "oracle": oracle, "price": format(new, "f"), "ts": int(clock) - behind})
+
     @rule(market=markets, rate=st.integers(-10_000, 10_000))
     def funding(self, market, rate):
         events = self.run({"op": "funding", "market": market, "rate": format_units(rate, 6)})
-        assert not is_rejection(events), events
+        assert not is_rejection(events) or events[0]["code"] == "oracle_stale", events
 
-    @rule(seconds=st.integers(0, 10_000))
+    @rule(seconds=st.one_of(st.integers(0, 10_000), st.integers(0, 40 * 86400)))
     def time(self, seconds):
         clock = self.engine.state.clock or Decimal(1_700_000_000)
         self.run({"op": "time", "ts": int(clock) + seconds})
+
+    @rule(per_mille=st.sampled_from([900, 990, 1000, 1001, 1010, 1100, 1500]), seconds=st.integers(0, 90 * 86400))
+    def exchange_rate(self, per_mille, seconds):
+        """A reported stETH rate: drops, small rises, and rises far beyond the 10 % a year cap."""
+        current = self.engine.state.book.exchange_rates["stETH"]
+        reported = (current * per_mille / 1000).quantize(Decimal("1e-12"), ROUND_DOWN)
+        clock = self.engine.state.clock or Decimal(1_700_000_000)
+        events = self.run({"op": "exchange_rate", "asset": "stETH", "rate": format(reported, "f"),
+                           "ts": int(clock) + seconds})
+        [report] = [e for e in events if e["event"] == "exchange_rate"]
+        applied = Decimal(report["applied"])
+        assert applied <= reported and report["clamped"] is (applied < reported)
+        assert self.engine.state.book.exchange_rates["stETH"] == applied
 
     # -- queries, duplicates, refusals ----------------------------------------------------
     @rule(account=accounts, market=markets, data=st.data(), offset=st.integers(-50, 50))

@@ -13,7 +13,8 @@ market id), until none is left that can be acted on:
   (`lending`).
 
 A liquidation can put another unit in breach (an ADL charge, a socialized haircut): the
-next round takes it. A unit waits, and stays flagged, while a price it needs is not usable,
+next round takes it. A unit waits, and stays flagged, while a price it needs is not usable (missing, stale,
+or not believed: `engine.oracles`),
 and after its one borrow liquidation of the command. A healthy unit is never touched: only
 units the monitor has found exactly in breach are.
 """
@@ -25,6 +26,7 @@ from ...domain.specs import Liquidations, MarketSpec
 from .. import checks
 from ..context import Step
 from ..monitor import Unit
+from ..oracles import account_oracles, market_price_usable, oracle_usable
 from .lending import bankruptcy, borrow_liquidation
 from .positions import Takeovers, liquidate_cross_positions, liquidate_isolated
 from .waterfall import cover_deficit
@@ -50,8 +52,9 @@ def run(step: Step) -> None:
 
 
 def _usable(step: Step, spec: MarketSpec) -> bool:
-    """May a liquidation act at this market's price now?"""
-    return spec.oracle in step.state.book.prices
+    """May a liquidation act at this market's price now? Not while it is missing, stale, or
+    its last update was not believed (docs/MARKET_DATA.md, the action matrix)."""
+    return market_price_usable(step.state, spec.id, step.now)
 
 
 def _liquidate(step: Step, unit: Unit, borrow_liquidated: set[str]) -> bool:
@@ -71,7 +74,9 @@ def _liquidate(step: Step, unit: Unit, borrow_liquidated: set[str]) -> bool:
         return True
     acted = liquidate_cross_positions(step, account, takeovers, lambda spec: _usable(step, spec))
     figures = checks.cross_after(state, account)
-    if figures.liquidatable and not state.cross_positions(account):
+    if figures.liquidatable and not state.cross_positions(account) and all(
+        oracle_usable(state, oracle, step.now) for oracle in account_oracles(state, account)
+    ):
         if figures.equity < 0:
             bankruptcy(step, account, takeovers)
             acted = True

@@ -18,6 +18,7 @@ from solvent.domain.rounding import (
     Figure,
     rounder,
     scale,
+    divide_to_units,
     scale_between,
     to_units,
     units_to_decimal,
@@ -31,6 +32,7 @@ REQUIREMENTS = [
     "INITIAL_MARGIN",
     "FUNDING_PAID",
     "ISOLATED_MARGIN_IN",
+    "INTEREST_OWED",
     "MARGIN_RATIO",  # printed: the closer to liquidation, the higher
     "LIQUIDATION_FEE",  # charges to the account being liquidated or deleveraged
     "COLLATERAL_SEIZED",
@@ -45,6 +47,8 @@ VALUES_AND_PAYOUTS = [
     "REALIZED_PNL_TO_ACCOUNT",
     "FUNDING_RECEIVED",
     "ISOLATED_MARGIN_RELEASED",
+    "INTEREST_EARNED",
+    "EXCHANGE_RATE",  # it values collateral
     "HEALTH_FACTOR",  # printed: the closer to liquidation, the lower
     "LIQUIDATION_FEE_CAP",  # the equity a charge may take, never overstated
     "ADL_CHARGE_CAP",
@@ -156,3 +160,28 @@ def test_rounder_gives_floor_for_down_and_ceil_for_up():
     assert rounder(Figure.MAINTENANCE_MARGIN) is math.ceil
     assert rounder(Figure.UNREALIZED_PNL)(D("-2.5")) == -3
     assert rounder(Figure.NOTIONAL)(D("-2.5")) == -2
+
+
+@pytest.mark.parametrize(
+    "numerator, denominator, down, up",
+    [
+        (D("10"), 3, 3, 4),  # 3.333…
+        (D("9"), 3, 3, 3),  # exact: no direction moves it
+        (D("-10"), 3, -4, -3),  # toward −∞ / +∞
+        (D("0.000000000000000001"), 31_536_000, 0, 1),  # the smallest positive quotient still rounds up to 1
+    ],
+)
+def test_divide_to_units_rounds_the_exact_quotient(numerator, denominator, down, up):
+    assert divide_to_units(numerator, denominator, Figure.INTEREST_EARNED) == down
+    assert divide_to_units(numerator, denominator, Figure.INTEREST_OWED) == up
+
+
+def test_divide_to_units_is_exact_where_a_100_digit_division_is_not():
+    """(3 × 10^100 − 1) / 3 = 10^100 − 1/3. Divided at 100 significant digits it rounds to
+    10^100 (whose floor is 10^100: one too many); the exact quotient floors to 10^100 − 1."""
+    from solvent.domain.numbers import ARITHMETIC
+
+    numerator = D(3 * 10**100 - 1)
+    assert int(ARITHMETIC.divide(numerator, D(3)).to_integral_value(Figure.INTEREST_EARNED)) == 10**100
+    assert divide_to_units(numerator, 3, Figure.INTEREST_EARNED) == 10**100 - 1
+    assert divide_to_units(numerator, 3, Figure.INTEREST_OWED) == 10**100

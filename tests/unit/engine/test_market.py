@@ -205,15 +205,16 @@ STETH = {"op": "asset", "id": "stETH", "decimals": 8, "oracle": "ETH-USD", "weig
 
 def test_exchange_rate_changes_a_yield_bearing_collateral_value():
     """2 stETH at exchange rate 1.1, ETH 2000: value 2 × 1.1 × 2000 = 4400, maint 0.9 →
-    3960, init 0.8 → 3520. Rate 1.2: value 4800, maint 4320, init 3840."""
+    3960, init 0.8 → 3520. Rate 1.2 reported a year later (within the default cap of 20 % a
+    year: 1.1 × 1.2 = 1.32): value 4800, maint 4320, init 3840."""
     e = Engine()
     ok(e, usdc(6))
-    ok(e, STETH)
+    ok(e, {**STETH, "ts": 0})
     ok(e, {"op": "price", "oracle": "ETH-USD", "price": "2000"})
     deposit(e, "alice", "2", "stETH")
     entry = e.account("alice")
     assert (entry["equity"], entry["equity_maint"], entry["equity_init"]) == ("4400.000000", "3960.000000", "3520.000000")
-    ok(e, {"op": "exchange_rate", "asset": "stETH", "rate": "1.2"})
+    ok(e, {"op": "exchange_rate", "asset": "stETH", "rate": "1.2", "ts": 365 * 86400})
     entry = e.account("alice")
     assert (entry["equity"], entry["equity_maint"], entry["equity_init"]) == ("4800.000000", "4320.000000", "3840.000000")
     assert e.state_document()["assets"]["stETH"]["exchange_rate"] == "1.2"

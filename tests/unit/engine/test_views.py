@@ -18,13 +18,14 @@ from solvent import Engine
 
 from ._steps import ok
 
-TOP_KEYS = {"accounts", "assets", "insurance_fund", "prices", "ledger", "clock"}
+TOP_KEYS = {"accounts", "assets", "insurance_fund", "prices", "ledger", "clock", "oracles"}
 ACCOUNT_KEYS = {"balances", "equity", "equity_maint", "equity_init", "initial_margin", "maintenance_margin",
                 "free_collateral", "health", "margin_ratio", "health_factor", "liquidatable", "positions"}
 POSITION_KEYS = {"size", "entry_price", "mode", "leverage", "notional", "unrealized_pnl", "realized_pnl",
                  "initial_margin", "maintenance_margin", "liquidation_price"}
 ISOLATED_KEYS = POSITION_KEYS | {"isolated_margin", "health", "liquidatable"}
-ASSET_KEYS = {"price", "exchange_rate", "total_deposits", "total_borrows", "utilization", "borrow_rate", "supply_rate"}
+ASSET_KEYS = {"price", "exchange_rate", "total_deposits", "total_borrows", "utilization", "borrow_rate", "supply_rate",
+              "borrow_index", "supply_index"}
 
 USDC = {"op": "asset", "id": "USDC", "decimals": 6, "oracle": None, "weight_init": "1", "weight_maint": "1"}
 USD2 = {"op": "asset", "id": "USD2", "decimals": 2, "oracle": None, "weight_init": "1", "weight_maint": "1"}
