@@ -118,6 +118,7 @@ def durable_replay(
         writer.commit()
     finally:
         summary.commits = writer.commits
+        prefix.close()  # type: ignore[attr-defined]
     if index < known:
         raise JournalMismatch(
             f"the input holds {index} commands but the journal {known}: it is not the stream this journal "

@@ -20,7 +20,10 @@ _CHUNK = 1 << 16
 class Lines:
     def __init__(self, source: IO[bytes]) -> None:
         self._source = source
-        self._fd = source.fileno()
+        try:
+            self._fd: int | None = source.fileno()
+        except (AttributeError, OSError, ValueError):  # an in-memory stream: never pauses
+            self._fd = None
         self._ready: list[bytes] = []  # complete lines not yet handed out, reversed
         self._partial = b""
         self._eof = False
@@ -28,13 +31,13 @@ class Lines:
 
     def would_block(self) -> bool:
         """True when no complete line is buffered and the descriptor has nothing to read."""
-        if self._ready or self._eof:
+        if self._ready or self._eof or self._fd is None:
             return False
         readable, _, _ = select.select([self._fd], [], [], 0)
         return not readable
 
     def _fill(self) -> bool:
-        chunk = os.read(self._fd, _CHUNK)
+        chunk = os.read(self._fd, _CHUNK) if self._fd is not None else self._source.read(_CHUNK)
         if not chunk:
             self._eof = True
             if self._partial:

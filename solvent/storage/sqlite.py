@@ -90,7 +90,10 @@ class SQLiteStore:
         except sqlite3.DatabaseError as error:
             raise StoreError(f"{self.location}: cannot read the journal ({error})") from None
         finally:
-            cursor.close()
+            try:
+                cursor.close()
+            except sqlite3.Error:  # the store was closed before the reader finished
+                pass
 
     def snapshot_seqs(self) -> list[int]:
         return [row[0] for row in self._query("SELECT seq FROM snapshots ORDER BY seq DESC")]
