@@ -1,7 +1,8 @@
 """Crash tests with real processes: `solvent replay --db` killed with SIGKILL at seeded random
 moments, several times, then resumed until it completes.
 
-After every kill: the journal holds exactly the first L commands of the input, each once, in
+Kill points are seeded: a number of journaled records to wait for, then a random extra
+moment. After every kill: the journal holds exactly the first L commands of the input, each once, in
 order (no command applied twice), L never shrinks (nothing acknowledged is lost), and every
 event the killed process had written is in the journal (durable before visible). At the end:
 the events file, the state document (hence `ledger.hash`) and `verify` equal an
@@ -52,6 +53,21 @@ def _journal(target: str) -> tuple[list[bytes], bytes]:
         store.close()
 
 
+def _wait_for(target: str, goal: int, process: subprocess.Popen, deadline: float) -> None:
+    """Until the journal holds `goal` records, the process ends, or the deadline passes."""
+    while process.poll() is None and time.monotonic() < deadline:
+        try:
+            store = open_store(target, create=False)
+            try:
+                if store.length() >= goal:
+                    return
+            finally:
+                store.close()
+        except Exception:  # noqa: BLE001 - the writer may be creating the database right now
+            pass
+        time.sleep(0.02)
+
+
 def _complete_lines(data: bytes) -> bytes:
     return data[: data.rfind(b"\n") + 1]
 
@@ -73,8 +89,13 @@ def run_crash_test(tmp_path: Path, make_target, commands: int, kills: int, seed:
     interrupted = 0
     for run in range(kills):
         events = tmp_path / f"run{run}.events"
+        # a seeded point: once the journal holds `goal` records, a seeded extra moment later
+        # (so the kill falls anywhere: applying, committing, writing events)
+        goal = rng.randint(journaled + 1, journaled + max(1, (len(lines) - journaled) // 2))
+        extra = rng.uniform(0.0, 0.08)
         process = _replay(stream, target, events)
-        time.sleep(rng.uniform(0.15, 0.85) * duration)
+        _wait_for(target, goal, process, deadline=time.monotonic() + 10 * duration + 60)
+        time.sleep(extra)
         if process.poll() is None:
             process.send_signal(signal.SIGKILL)
         code = process.wait(timeout=600)
