@@ -144,13 +144,13 @@ class Params:
     #: oracle guards (MARKET_DATA.md): a move beyond this fraction of the last price is
     #: held until a second update within `jump_confirmation` of it confirms it (None: off)
     max_price_jump: Decimal | None = None
+    jump_confirmation: Decimal = Decimal("0.02")
+    #: a price whose confidence exceeds this fraction of it is not believed (None: off)
+    max_confidence: Decimal | None = Decimal("0.02")
     #: borrow liquidation: the share of a debt one liquidation may repay ...
     close_factor: Decimal = Decimal("0.5")
     #: ... and the health factor below which it may repay all of it (Aave's 0.95)
     full_close_health_factor: Decimal = Decimal("0.95")
-    jump_confirmation: Decimal = Decimal("0.02")
-    #: a price whose confidence exceeds this fraction of it is not believed (None: off)
-    max_confidence: Decimal | None = Decimal("0.02")
     #: quantums of the figures valued in the quote currency (equity, margins, health)
     value_decimals: int = 6
     extra: tuple[tuple[str, str], ...] = field(default_factory=tuple)

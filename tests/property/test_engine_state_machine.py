@@ -28,7 +28,9 @@ After every step:
     maintenance_margin`, or (a lending unit) it has had its one borrow liquidation; and it is
     never less healthy than before;
 and at teardown (e): replaying the recorded commands into a fresh engine gives byte-identical
-events and the same state and hash.
+events and the same state and hash; and (h) a snapshot of the final engine restores the same
+state, statuses and hash, and the restored engine answers the next price ticks (a crash, a
+rally) with byte-identical events.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ from hypothesis.stateful import (
 from solvent import Engine
 from solvent.engine import liquidation
 from solvent.engine.checks import cross_after
+from solvent.engine.snapshot import restore, snapshot
 from solvent.domain.ids import is_system, isolated_wallet
 from solvent.domain.numbers import ARITHMETIC, format_units
 from solvent.margin.figures import cross_figures, isolated_figures
@@ -660,6 +663,18 @@ class EngineMachine(RuleBasedStateMachine):
         replayed_text = [texted.apply(encode(command).decode()) for command, _ in self.log]
         assert encode(replayed_text) == recorded
         assert texted.state_hash() == final_hash
+        # (h) a snapshot restores the same state, and the restored engine goes on identically
+        restored = restore(snapshot(self.engine))
+        assert restored.state_hash() == final_hash
+        assert encode(restored.state_document()) == final_document
+        assert restored.monitor.liquidatable == self.engine.monitor.liquidatable
+        assert restored.monitor.margin_called == self.engine.monitor.margin_called
+        for oracle, factor in (("ETH-USD", "0.6"), ("BTC-USD", "1.7")):
+            price = self.engine.state.book.prices.get(oracle)
+            if price is not None:
+                tick = {"op": "price", "oracle": oracle, "price": format(price * Decimal(factor), "f")}
+                assert encode(restored.apply(dict(tick))) == encode(self.engine.apply(dict(tick)))
+        assert restored.state_hash() == self.engine.state_hash()
 
 
 FAST = settings(
