@@ -12,19 +12,28 @@ The screen does not keep health itself but its *safety margin*:
 
 where `sign_i` is the sign (±1) the exact model last gave and `band_i` bounds every error
 the float figure can carry. While the margin is positive the true health provably has the
-sign last seen. A tick of oracle k adds `sign × slope[:, k] × Δprice` to every row (a rank-1
-update); a row is a *candidate* for exact re-evaluation when a margin is ≤ 0 or the price
-left the interval on which the row's tiers (and so its slopes) hold.
+sign last seen. A tick of oracle k adds `sign × slope[i, k] × Δprice` to the rows exposed to
+k (a rank-1 update); a row is a *candidate* for exact re-evaluation when a margin is ≤ 0 or
+the price left the interval on which the row's tiers (and so its slopes) hold.
 
 `band_i = 1e-9 × (|c| + Σ |slope × price|) + (terms + 2)` quantums: the first part exceeds
 float error by orders of magnitude, the second covers the exact model's per-term rounding.
 Every `REANCHOR_EVERY` ticks the margins are rebuilt from the constants so that error cannot
 accumulate.
 
-Anchoring a row (after a trade, a deposit...) only stages it in a Python dict; staged rows
-are written in one batch (a few fancy-indexed writes) before the next tick reads them. What
-a tick reads is contiguous per oracle. Storage is dense (oracles × rows), which suits
-thousands of rows; the million-account sparse layout is issue #5's.
+Layout (struct of arrays, sparse in oracles). Per row, dense: `margins[0|1, row]` and the
+cold `record[row]` = (const_h, const_f, sign_h, sign_f, band). Per oracle k, one *column*
+holding only the rows exposed to k, packed: `rows`, `slope_h`, `slope_f` (sign applied),
+`low`, `high` (the price interval of the slopes). A tick of k reads and writes only its
+column's rows, so its cost is the number of accounts exposed to that oracle, not the book:
+a market held by half of a million accounts moves half a million rows. Columns are
+`array.array`s (cheap appends and scalar writes) seen by numpy without a copy on each tick;
+a removed line is filled by the column's last one, so a column never has holes. Each row
+remembers where its lines are (`_line_oracle`, `_line_slot`, fixed width, widened when a
+row needs more).
+
+Anchoring a row (after a trade, a deposit...) only stages it; staged rows are written
+before the next tick reads them.
 """
 
 from __future__ import annotations
@@ -41,67 +50,109 @@ _INF = float("inf")
 
 Line = tuple[int, float, float, float, float]  # (oracle index, slope_health, slope_free, low, high)
 
-
 # Columns of the per-row record (read on re-anchoring, not on ticks).
 CONST_H, CONST_F, SIGN_H, SIGN_F, BAND = range(5)
 _EMPTY_RECORD = (0.0, 0.0, 1.0, 1.0, 0.0)
-_EMPTY_RECORD_VIEW = memoryview(array("d", _EMPTY_RECORD))
+
+
+class OracleColumn:
+    """The rows exposed to one oracle, packed, with their signed slopes and intervals."""
+
+    __slots__ = ("rows", "slope_h", "slope_f", "low", "high")
+
+    def __init__(self) -> None:
+        self.rows = array("q")
+        self.slope_h = array("d")
+        self.slope_f = array("d")
+        self.low = array("d")
+        self.high = array("d")
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def append(self, row: int, slope_h: float, slope_f: float, low: float, high: float) -> int:
+        self.rows.append(row)
+        self.slope_h.append(slope_h)
+        self.slope_f.append(slope_f)
+        self.low.append(low)
+        self.high.append(high)
+        return len(self.rows) - 1
+
+    def remove(self, slot: int) -> int | None:
+        """Drop `slot`, moving the last line into it; returns the row whose line moved
+        (None if the last slot itself was dropped)."""
+        last = len(self.rows) - 1
+        moved = None
+        if slot != last:
+            moved = self.rows[last]
+            self.rows[slot] = moved
+            for floats in (self.slope_h, self.slope_f, self.low, self.high):
+                floats[slot] = floats[last]
+        self.rows.pop()
+        for floats in (self.slope_h, self.slope_f, self.low, self.high):
+            floats.pop()
+        return moved
+
+    def arrays(self) -> tuple[np.ndarray, ...]:
+        """Zero-copy numpy views (valid until the column changes)."""
+        return tuple(np.frombuffer(values, dtype=np.int64 if values.typecode == "q" else np.float64)
+                     for values in (self.rows, self.slope_h, self.slope_f, self.low, self.high))
 
 
 class HealthScreen:
-    """Rows of risk units.
-
-    Hot, contiguous per oracle k (what a tick reads):
-      `margins[0|1, row]`            safety margins of health and free collateral
-      `slopes[k, 0|1, row]`          sign × slope of health / free collateral in price k
-      `bounds[k, 0|1, row]`          the price interval (low, high] on which those slopes hold
-    Cold, per row: `record[row]` = (const_h, const_f, sign_h, sign_f, band).
-    """
+    """Rows of risk units; see the module."""
 
     margins: np.ndarray
-    slopes: np.ndarray
-    bounds: np.ndarray
     record: np.ndarray
     prices: np.ndarray
-    _views: tuple[memoryview[float], ...]
 
-    def __init__(self, capacity: int = 1024, oracles: int = 4) -> None:
+    def __init__(self, capacity: int = 1024, oracles: int = 0) -> None:
+        """`oracles` is only a hint: columns are added by `add_oracle`."""
+        del oracles
         self._rows = 0
-        self._oracles = 0
         self._free_rows: list[int] = []
         self._ticks = 0
         self._staged: dict[int, tuple | None] = {}
-        self._allocate(max(capacity, 1), max(oracles, 1))
+        self.columns: list[OracleColumn] = []
+        self.prices = np.zeros(0)
+        self._width = 4  # lines a row can hold before the line index widens
+        self._line_count = bytearray()
+        self._line_oracle = array("i")
+        self._line_slot = array("q")
+        self._allocate(max(capacity, 1))
 
     # -- storage --------------------------------------------------------------------------
-    def _allocate(self, rows: int, oracles: int) -> None:
+    def _allocate(self, rows: int) -> None:
         old = self.__dict__.get("record")
-        if old is not None:
-            self.flush()
         margins = np.full((2, rows), _INF)
-        slopes = np.zeros((oracles, 2, rows))
-        bounds = np.empty((oracles, 2, rows))
-        bounds[:, 0] = -_INF
-        bounds[:, 1] = _INF
         record = np.tile(np.array(_EMPTY_RECORD), (rows, 1))
-        prices = np.zeros(oracles)
         if old is not None:
-            n, k = self.record.shape[0], self.slopes.shape[0]
+            n = old.shape[0]
             margins[:, :n] = self.margins
-            slopes[:k, :, :n] = self.slopes
-            bounds[:k, :, :n] = self.bounds
             record[:n] = self.record
-            prices[:k] = self.prices
-        self.margins, self.slopes, self.bounds, self.record, self.prices = margins, slopes, bounds, record, prices
-        #: flat float views of the arrays, for cheap scalar writes (rebuilt with the arrays)
-        self._views = tuple(a.data.cast("B").cast("d") for a in (slopes, bounds, margins, record))
+        self.margins, self.record = margins, record
+        grow = rows - len(self._line_count)
+        self._line_count.extend(bytes(grow))
+        self._line_oracle.extend(array("i", bytes(4 * grow * self._width)))
+        self._line_slot.extend(array("q", bytes(8 * grow * self._width)))
+        self._margin_view = margins.data.cast("B").cast("d")
+        self._record_view = record.data.cast("B").cast("d")
+
+    def _widen(self, width: int) -> None:
+        """Give every row room for `width` lines."""
+        cap = len(self._line_count)
+        oracle, slot = array("i", bytes(4 * cap * width)), array("q", bytes(8 * cap * width))
+        old = self._width
+        for row in range(cap):
+            for j in range(self._line_count[row]):
+                oracle[row * width + j] = self._line_oracle[row * old + j]
+                slot[row * width + j] = self._line_slot[row * old + j]
+        self._width, self._line_oracle, self._line_slot = width, oracle, slot
 
     def add_oracle(self) -> int:
-        index = self._oracles
-        self._oracles += 1
-        if self._oracles > self.slopes.shape[0]:
-            self._allocate(self.record.shape[0], self.slopes.shape[0] * 2)
-        return index
+        self.columns.append(OracleColumn())
+        self.prices = np.append(self.prices, 0.0)
+        return len(self.columns) - 1
 
     def new_row(self) -> int:
         if self._free_rows:
@@ -109,7 +160,7 @@ class HealthScreen:
         row = self._rows
         self._rows += 1
         if self._rows > self.record.shape[0]:
-            self._allocate(self.record.shape[0] * 2, self.slopes.shape[0])
+            self._allocate(self.record.shape[0] * 2)
         return row
 
     def release_row(self, row: int) -> None:
@@ -119,6 +170,11 @@ class HealthScreen:
     @property
     def rows(self) -> int:
         return self._rows
+
+    @property
+    def lines(self) -> int:
+        """Lines held, over every oracle (a row has one per oracle it depends on)."""
+        return sum(len(column) for column in self.columns)
 
     # -- writing rows ---------------------------------------------------------------------
     def clear(self, row: int) -> None:
@@ -131,43 +187,54 @@ class HealthScreen:
         the exact model gave them, and one line per oracle it depends on."""
         self._staged[row] = (health, free, health_negative, free_negative, lines, terms, quantum)
 
-    def flush(self) -> None:
-        """Write every staged row into the arrays.
+    def _drop_lines(self, row: int) -> None:
+        width = self._width
+        base = row * width
+        for j in range(self._line_count[row]):
+            index = self._line_oracle[base + j]
+            moved = self.columns[index].remove(self._line_slot[base + j])
+            if moved is not None:  # the column's last line now sits in the freed slot
+                slot = self._line_slot[base + j]
+                old_slot = len(self.columns[index])
+                moved_base = moved * width
+                for i in range(self._line_count[moved]):
+                    if self._line_oracle[moved_base + i] == index and self._line_slot[moved_base + i] == old_slot:
+                        self._line_slot[moved_base + i] = slot
+                        break
+        self._line_count[row] = 0
 
-        Writes go through flat memoryviews of the arrays: a plain buffer store costs ~50 ns,
-        a numpy call several µs, and a tick typically finds only a handful of staged rows."""
+    def flush(self) -> None:
+        """Write every staged row into the columns and the row arrays."""
         staged = self._staged
         if not staged:
             return
         prices = self.prices.tolist()
         cap = self.record.shape[0]
-        oracles = self.slopes.shape[0]
-        slopes, bounds, margins, record = self._views
+        margins, record = self._margin_view, self._record_view
         for row, entry in staged.items():
-            for k in range(oracles):
-                at = 2 * k * cap + row
-                slopes[at] = slopes[at + cap] = 0.0
-                bounds[at] = -_INF
-                bounds[at + cap] = _INF
+            self._drop_lines(row)
             base = 5 * row
             if entry is None:
                 margins[row] = margins[cap + row] = _INF
-                record[base:base + 5] = _EMPTY_RECORD_VIEW
+                record[base:base + 5] = array("d", _EMPTY_RECORD)
                 continue
             health, free, h_negative, f_negative, lines, terms, quantum = entry
+            if len(lines) > self._width:
+                self._widen(max(len(lines), 2 * self._width))
+            width = self._width
             sign_h = -1.0 if h_negative else 1.0
             sign_f = -1.0 if f_negative else 1.0
             moving_h = moving_f = spread = 0.0
-            for index, s_h, s_f, lo, hi in lines:
-                at = 2 * index * cap + row
-                slopes[at] = sign_h * s_h
-                slopes[at + cap] = sign_f * s_f
-                bounds[at] = lo * (1 + EDGE) if lo > 0 else lo
-                bounds[at + cap] = hi * (1 - EDGE)
+            for j, (index, s_h, s_f, lo, hi) in enumerate(lines):
+                slot = self.columns[index].append(
+                    row, sign_h * s_h, sign_f * s_f, lo * (1 + EDGE) if lo > 0 else lo, hi * (1 - EDGE))
+                self._line_oracle[row * width + j] = index
+                self._line_slot[row * width + j] = slot
                 price = prices[index]
                 moving_h += s_h * price
                 moving_f += s_f * price
                 spread += abs(s_h) * price + abs(s_f) * price
+            self._line_count[row] = len(lines)
             band = RELATIVE_BAND * (spread + abs(health) + abs(free)) + (terms + 2) * quantum
             margins[row] = sign_h * health - band
             margins[cap + row] = sign_f * free - band
@@ -183,7 +250,7 @@ class HealthScreen:
         and return the rows that become candidates."""
         self.flush()
         cap = self.record.shape[0]
-        _, _, margins, record = self._views
+        margins, record = self._margin_view, self._record_view
         flagged = []
         for row, delta_h, delta_f in shifts:
             base = 5 * row
@@ -202,35 +269,52 @@ class HealthScreen:
         self.prices[index] = price
 
     def tick(self, index: int, price: float) -> np.ndarray:
-        """Move every row to oracle `index` at `price`; return the candidate rows."""
+        """Move the rows exposed to oracle `index` to `price`; return the candidate rows."""
         self.flush()
-        n = self._rows
         delta = price - self.prices[index]
         self.prices[index] = price
         self._ticks += 1
         if self._ticks % REANCHOR_EVERY == 0:
             self.rebuild()
-        elif delta:
-            self.margins[:, :n] += self.slopes[index, :, :n] * delta
-        return self.candidates(index)
+            return self.candidates(index)
+        rows, slope_h, slope_f, low, high = self.columns[index].arrays()
+        if not len(rows):
+            return np.empty(0, dtype=np.int64)
+        health = self.margins[0, rows]
+        free = self.margins[1, rows]
+        if delta:
+            health += slope_h * delta
+            free += slope_f * delta
+            self.margins[0, rows] = health
+            self.margins[1, rows] = free
+        flagged = (health <= 0.0) | (free <= 0.0) | (low >= price) | (high < price)
+        return rows[flagged]
 
     def candidates(self, index: int) -> np.ndarray:
-        n = self._rows
+        """The rows exposed to oracle `index` that are candidates at its current price."""
+        self.flush()
+        rows, _, _, low, high = self.columns[index].arrays()
         price = self.prices[index]
-        bounds = self.bounds[index, :, :n]
-        flagged = self.margins[:, :n].min(axis=0) <= 0.0
-        flagged |= bounds[0] >= price
-        flagged |= bounds[1] < price
-        return np.flatnonzero(flagged)
+        margins = self.margins[:, rows]
+        flagged = (margins.min(axis=0) <= 0.0) | (low >= price) | (high < price)
+        return rows[flagged]
 
     def rebuild(self) -> None:
         """Recompute every margin from the constants (no accumulated error)."""
+        self.flush()
         n = self._rows
+        cap = self.record.shape[0]
         record = self.record[:n]
         present = np.isfinite(self.margins[0, :n])
+        moving = np.zeros((2, cap))
+        for index, column in enumerate(self.columns):
+            rows, slope_h, slope_f, _, _ = column.arrays()
+            if len(rows):
+                price = self.prices[index]
+                moving[0] += np.bincount(rows, weights=slope_h * price, minlength=cap)
+                moving[1] += np.bincount(rows, weights=slope_f * price, minlength=cap)
         for figure, (const, sign) in enumerate(((CONST_H, SIGN_H), (CONST_F, SIGN_F))):
-            signed = np.tensordot(self.prices, self.slopes[:, figure, :n], axes=1)  # = sign × Σ slope × price
-            value = record[:, sign] * record[:, const] + signed  # = sign × figure
+            value = record[:, sign] * record[:, const] + moving[figure, :n]  # = sign × figure
             self.margins[figure, :n] = np.where(present, value - record[:, BAND], _INF)
 
     # -- reading (tests and diagnostics) ----------------------------------------------------
@@ -238,7 +322,12 @@ class HealthScreen:
         """The float (health, free collateral) of a row at the current prices."""
         self.flush()
         const_h, const_f, sign_h, sign_f, _ = self.record[row]
-        return (
-            float(const_h + sign_h * (self.slopes[:, 0, row] @ self.prices)),
-            float(const_f + sign_f * (self.slopes[:, 1, row] @ self.prices)),
-        )
+        moving_h = moving_f = 0.0
+        base = row * self._width
+        for j in range(self._line_count[row]):
+            index = self._line_oracle[base + j]
+            slot = self._line_slot[base + j]
+            column = self.columns[index]
+            moving_h += column.slope_h[slot] * self.prices[index]
+            moving_f += column.slope_f[slot] * self.prices[index]
+        return float(const_h + sign_h * moving_h), float(const_f + sign_f * moving_f)
