@@ -29,8 +29,8 @@ column's rows, so its cost is the number of accounts exposed to that oracle, not
 a market held by half of a million accounts moves half a million rows. Columns are
 `array.array`s (cheap appends and scalar writes) seen by numpy without a copy on each tick;
 a removed line is filled by the column's last one, so a column never has holes. Each row
-remembers where its lines are (`_line_oracle`, `_line_slot`, fixed width, widened when a
-row needs more).
+remembers where its lines are (`_line_oracle`, `_line_slot`, `WIDTH` per row; the rare row
+with more, a market maker in many markets, keeps them in a dict).
 
 Anchoring a row (after a trade, a deposit...) only stages it; staged rows are written
 before the next tick reads them.
@@ -43,6 +43,8 @@ from array import array
 import numpy as np
 
 REANCHOR_EVERY = 4096
+#: lines a row keeps in the packed per-row index; a row with more keeps them in a dict
+WIDTH = 8
 RELATIVE_BAND = 1e-9
 #: Tier intervals are shrunk by this relative amount, so that a price on a boundary is a candidate.
 EDGE = 1e-12
@@ -115,10 +117,11 @@ class HealthScreen:
         self._staged: dict[int, tuple | None] = {}
         self.columns: list[OracleColumn] = []
         self.prices = np.zeros(0)
-        self._width = 4  # lines a row can hold before the line index widens
         self._line_count = bytearray()
         self._line_oracle = array("i")
-        self._line_slot = array("q")
+        self._line_slot = array("i")
+        #: lines of the few rows with more than WIDTH of them (a market maker in many markets)
+        self._overflow: dict[int, list[list[int]]] = {}
         self._allocate(max(capacity, 1))
 
     # -- storage --------------------------------------------------------------------------
@@ -133,21 +136,32 @@ class HealthScreen:
         self.margins, self.record = margins, record
         grow = rows - len(self._line_count)
         self._line_count.extend(bytes(grow))
-        self._line_oracle.extend(array("i", bytes(4 * grow * self._width)))
-        self._line_slot.extend(array("q", bytes(8 * grow * self._width)))
+        self._line_oracle.extend(array("i", bytes(4 * grow * WIDTH)))
+        self._line_slot.extend(array("i", bytes(4 * grow * WIDTH)))
         self._margin_view = margins.data.cast("B").cast("d")
         self._record_view = record.data.cast("B").cast("d")
 
-    def _widen(self, width: int) -> None:
-        """Give every row room for `width` lines."""
-        cap = len(self._line_count)
-        oracle, slot = array("i", bytes(4 * cap * width)), array("q", bytes(8 * cap * width))
-        old = self._width
-        for row in range(cap):
-            for j in range(self._line_count[row]):
-                oracle[row * width + j] = self._line_oracle[row * old + j]
-                slot[row * width + j] = self._line_slot[row * old + j]
-        self._width, self._line_oracle, self._line_slot = width, oracle, slot
+    def _lines_of(self, row: int) -> list[list[int]]:
+        """[oracle, slot] of every line of `row`."""
+        if row in self._overflow:
+            return self._overflow[row]
+        base = row * WIDTH
+        return [[self._line_oracle[base + j], self._line_slot[base + j]] for j in range(self._line_count[row])]
+
+    def _moved_slot(self, row: int, oracle: int, old: int, new: int) -> None:
+        """The line of `row` in `oracle`'s column moved from slot `old` to `new`."""
+        lines = self._overflow.get(row)
+        if lines is not None:
+            for line in lines:
+                if line[0] == oracle and line[1] == old:
+                    line[1] = new
+                    return
+            return
+        base = row * WIDTH
+        for j in range(self._line_count[row]):
+            if self._line_oracle[base + j] == oracle and self._line_slot[base + j] == old:
+                self._line_slot[base + j] = new
+                return
 
     def add_oracle(self) -> int:
         self.columns.append(OracleColumn())
@@ -188,20 +202,13 @@ class HealthScreen:
         self._staged[row] = (health, free, health_negative, free_negative, lines, terms, quantum)
 
     def _drop_lines(self, row: int) -> None:
-        width = self._width
-        base = row * width
-        for j in range(self._line_count[row]):
-            index = self._line_oracle[base + j]
-            moved = self.columns[index].remove(self._line_slot[base + j])
+        for index, slot in self._lines_of(row):
+            column = self.columns[index]
+            moved = column.remove(slot)
             if moved is not None:  # the column's last line now sits in the freed slot
-                slot = self._line_slot[base + j]
-                old_slot = len(self.columns[index])
-                moved_base = moved * width
-                for i in range(self._line_count[moved]):
-                    if self._line_oracle[moved_base + i] == index and self._line_slot[moved_base + i] == old_slot:
-                        self._line_slot[moved_base + i] = slot
-                        break
+                self._moved_slot(moved, index, len(column), slot)
         self._line_count[row] = 0
+        self._overflow.pop(row, None)
 
     def flush(self) -> None:
         """Write every staged row into the columns and the row arrays."""
@@ -219,22 +226,26 @@ class HealthScreen:
                 record[base:base + 5] = array("d", _EMPTY_RECORD)
                 continue
             health, free, h_negative, f_negative, lines, terms, quantum = entry
-            if len(lines) > self._width:
-                self._widen(max(len(lines), 2 * self._width))
-            width = self._width
+            overflow: list[list[int]] | None = [] if len(lines) > WIDTH else None
             sign_h = -1.0 if h_negative else 1.0
             sign_f = -1.0 if f_negative else 1.0
             moving_h = moving_f = spread = 0.0
             for j, (index, s_h, s_f, lo, hi) in enumerate(lines):
                 slot = self.columns[index].append(
                     row, sign_h * s_h, sign_f * s_f, lo * (1 + EDGE) if lo > 0 else lo, hi * (1 - EDGE))
-                self._line_oracle[row * width + j] = index
-                self._line_slot[row * width + j] = slot
+                if overflow is not None:
+                    overflow.append([index, slot])
+                else:
+                    self._line_oracle[row * WIDTH + j] = index
+                    self._line_slot[row * WIDTH + j] = slot
                 price = prices[index]
                 moving_h += s_h * price
                 moving_f += s_f * price
                 spread += abs(s_h) * price + abs(s_f) * price
-            self._line_count[row] = len(lines)
+            if overflow is not None:
+                self._overflow[row] = overflow
+            else:
+                self._line_count[row] = len(lines)
             band = RELATIVE_BAND * (spread + abs(health) + abs(free)) + (terms + 2) * quantum
             margins[row] = sign_h * health - band
             margins[cap + row] = sign_f * free - band
@@ -306,13 +317,15 @@ class HealthScreen:
         cap = self.record.shape[0]
         record = self.record[:n]
         present = np.isfinite(self.margins[0, :n])
+        parts = [(column.arrays(), self.prices[index]) for index, column in enumerate(self.columns) if len(column)]
         moving = np.zeros((2, cap))
-        for index, column in enumerate(self.columns):
-            rows, slope_h, slope_f, _, _ = column.arrays()
-            if len(rows):
-                price = self.prices[index]
-                moving[0] += np.bincount(rows, weights=slope_h * price, minlength=cap)
-                moving[1] += np.bincount(rows, weights=slope_f * price, minlength=cap)
+        if parts:
+            rows = np.concatenate([arrays[0] for arrays, _ in parts])
+            for figure in (0, 1):
+                weights = np.concatenate([arrays[1 + figure] * price for arrays, price in parts])
+                moving[figure] = np.bincount(rows, weights=weights, minlength=cap)
+            del rows, weights
+        del parts  # the column views: a column may grow again
         for figure, (const, sign) in enumerate(((CONST_H, SIGN_H), (CONST_F, SIGN_F))):
             value = record[:, sign] * record[:, const] + moving[figure, :n]  # = sign × figure
             self.margins[figure, :n] = np.where(present, value - record[:, BAND], _INF)
@@ -323,10 +336,7 @@ class HealthScreen:
         self.flush()
         const_h, const_f, sign_h, sign_f, _ = self.record[row]
         moving_h = moving_f = 0.0
-        base = row * self._width
-        for j in range(self._line_count[row]):
-            index = self._line_oracle[base + j]
-            slot = self._line_slot[base + j]
+        for index, slot in self._lines_of(row):
             column = self.columns[index]
             moving_h += column.slope_h[slot] * self.prices[index]
             moving_f += column.slope_f[slot] * self.prices[index]

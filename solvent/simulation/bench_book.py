@@ -1,0 +1,140 @@
+"""A seeded synthetic book for `solvent bench`: many accounts over many markets.
+
+* one quote asset (USDC, 6 decimals) and ETH collateral (8 decimals, weight 0.8/0.85);
+* `markets` perpetuals with Zipf popularity (weight of the r-th market ∝ 1/r), so the top
+  market is held by about half the accounts; prices spread over 0.1 to 100,000;
+* every trader deposits 1,000–50,000 USDC (a tenth also some ETH) and holds 1 to 8
+  positions (4 on average), long or short, at 1×–10× total leverage; each market's
+  positions were all opened at one price within ±5 % of its mark;
+* the other side of every position is one of `makers` well-funded market makers, at the
+  same entry price, so every market nets to zero in size and cost (as trades would).
+
+Everything comes from `random.Random(seed)`: the same seed, the same book.
+"""
+
+from __future__ import annotations
+
+import bisect
+import random
+from decimal import Decimal
+from itertools import accumulate
+from typing import Any
+
+from ..engine.bulk import Holding
+
+QUOTE = "USDC"
+QUOTE_DECIMALS = 6
+COLLATERAL = "ETH"
+COLLATERAL_DECIMALS = 8
+MAKER_PREFIX = "mm-"
+
+
+def market_id(index: int) -> str:
+    return f"M{index:03d}-PERP"
+
+
+def oracle_id(index: int) -> str:
+    return f"O{index:03d}"
+
+
+class BenchBook:
+    """The configuration commands, the balances and the holdings of one seeded book."""
+
+    def __init__(self, accounts: int, markets: int, seed: int, makers: int = 16) -> None:
+        self.accounts = accounts
+        self.markets = markets
+        self.seed = seed
+        self.makers = makers
+        rng = random.Random(seed)
+        self.prices = [self._price(rng) for _ in range(markets)]
+        self.steps = [self._step(price) for price in self.prices]
+        #: every position of a market was opened at one price, within ±5 % of the mark
+        self.entries = [(price * Decimal(str(round(rng.uniform(0.95, 1.05), 4)))).quantize(Decimal("0.0001"))
+                        or Decimal("0.0001") for price in self.prices]
+        weights = [1.0 / (rank + 1) for rank in range(markets)]
+        self._cumulative = list(accumulate(weights))
+        self._rng = rng
+
+    @staticmethod
+    def _price(rng: random.Random) -> Decimal:
+        return Decimal(str(round(10 ** rng.uniform(-1, 5), 4))).normalize() or Decimal("0.1")
+
+    @staticmethod
+    def _step(price: Decimal) -> Decimal:
+        """A step worth about 0.1 to 1 USDC."""
+        exponent = -1
+        while Decimal(10) ** exponent * price > 1:
+            exponent -= 1
+        while Decimal(10) ** exponent * price < Decimal("0.1"):
+            exponent += 1
+        return Decimal(10) ** exponent
+
+    def config_commands(self) -> list[dict[str, Any]]:
+        commands: list[dict[str, Any]] = [
+            {"op": "asset", "id": QUOTE, "decimals": QUOTE_DECIMALS, "oracle": None, "weight_init": "1", "weight_maint": "1"},
+            {"op": "asset", "id": COLLATERAL, "decimals": COLLATERAL_DECIMALS, "oracle": "ETH-USD",
+             "weight_init": "0.8", "weight_maint": "0.85"},
+            {"op": "price", "oracle": "ETH-USD", "price": "3000"},
+            {"op": "params", "liquidations": "paused"},
+        ]
+        for index, price in enumerate(self.prices):
+            commands.append({
+                "op": "market", "id": market_id(index), "oracle": oracle_id(index), "settle": QUOTE,
+                "step_size": format(self.steps[index], "f"), "liquidation_fee": "0.01",
+                "tiers": [{"max_notional": "50000", "mmr": "0.01", "max_leverage": "50"},
+                          {"max_notional": "500000", "mmr": "0.025", "max_leverage": "20"},
+                          {"mmr": "0.05", "max_leverage": "10"}],
+            })
+            commands.append({"op": "price", "oracle": oracle_id(index), "price": format(price, "f")})
+        return commands
+
+    def _pick_markets(self, count: int) -> list[int]:
+        chosen: set[int] = set()
+        total = self._cumulative[-1]
+        while len(chosen) < count:
+            chosen.add(bisect.bisect_left(self._cumulative, self._rng.random() * total))
+        return sorted(chosen)
+
+    def book(self) -> tuple[list[tuple[str, str, int]], list[Holding]]:
+        """(balances, holdings) of the traders and the makers."""
+        rng = self._rng
+        balances: list[tuple[str, str, int]] = []
+        holdings: list[Holding] = []
+        maker_positions: dict[tuple[int, int], tuple[Decimal, Decimal]] = {}
+        quantum = 10 ** QUOTE_DECIMALS
+        for n in range(self.accounts):
+            account = f"a{n:07d}"
+            deposit = rng.randint(1_000, 50_000)
+            balances.append((account, QUOTE, deposit * quantum))
+            if rng.random() < 0.1:
+                balances.append((account, COLLATERAL, rng.randint(1, 100) * 10 ** (COLLATERAL_DECIMALS - 1)))
+            count = min(self.markets, max(1, min(8, round(rng.expovariate(1 / 4)))))
+            leverage = rng.uniform(1, 10)
+            budget = deposit * leverage / count
+            for market in self._pick_markets(count):
+                price = self.prices[market]
+                step = self.steps[market]
+                steps = max(1, int(budget / float(price * step)))
+                sign = 1 if rng.random() < 0.5 else -1
+                size = sign * steps * step
+                entry = self.entries[market]
+                holdings.append(Holding.at(account, market_id(market), size, entry))
+                maker = n % self.makers
+                total, cost = maker_positions.get((maker, market), (Decimal(0), Decimal(0)))
+                maker_positions[(maker, market)] = (total - size, cost - size * entry)
+        for maker in range(self.makers):
+            balances.append((f"{MAKER_PREFIX}{maker}", QUOTE, 10**12 * quantum))
+        sides: dict[int, list[tuple[int, Decimal, Decimal]]] = {}
+        for (maker, market), (total, cost) in sorted(maker_positions.items()):
+            sides.setdefault(market, []).append((maker, total, cost))
+        for market, rows in sorted(sides.items()):
+            # a maker flat in size but not in cost would hold realized PnL, not a position:
+            # fold it into the market's first maker with a position
+            flat_cost = sum((cost for _, total, cost in rows if not total), Decimal(0))
+            held = [(maker, total, cost) for maker, total, cost in rows if total]
+            if flat_cost and held:
+                maker, total, cost = held[0]
+                held[0] = (maker, total, cost + flat_cost)
+            for maker, total, cost in held:
+                holdings.append(Holding(f"{MAKER_PREFIX}{maker}", market_id(market), total, cost))
+        return balances, holdings
