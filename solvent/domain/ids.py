@@ -34,6 +34,12 @@ def wallet_owner(ledger_account: str) -> str:
     return ledger_account.split("/isolated/", 1)[0]
 
 
+def wallet_market(ledger_account: str) -> str:
+    """The market of an isolated wallet; "" for an account's own balance."""
+    parts = ledger_account.split("/isolated/", 1)
+    return parts[1] if len(parts) == 2 else ""
+
+
 def is_system(account: str) -> bool:
     return account.startswith("@")
 

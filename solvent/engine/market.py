@@ -86,28 +86,10 @@ def funding(step: Step, command: Funding) -> None:
 
 
 def _rescreen(step: Step, market: str, settle: str, changes: list[tuple[str, bool, int]]) -> None:
-    """Funding moved settle-asset balances by known amounts: shift the holders' screen rows
-    by the weighted change and evaluate exactly only what the screen flags, and the cross
-    accounts whose balance changed sign (their weight changed)."""
-    state = step.state
-    spec = state.book.assets[settle]
-    unit = 10.0 ** -spec.decimals
-    shifts = []
-    exact = []
-    for account_id, isolated, units in changes:
-        value = units * unit
-        if isolated:
-            shifts.append(((account_id, market), value, value))
-            continue
-        new = state.ledger.balance(account_id, settle)
-        old = new - units
-        if (old < 0) != (new < 0):
-            exact.append(account_id)
-        elif new >= 0:
-            shifts.append(((account_id, ""), value * float(spec.weight_maint), value * float(spec.weight_init)))
-        else:
-            shifts.append(((account_id, ""), value * float(spec.debt_weight_maint), value * float(spec.debt_weight_init)))
-    step.evaluate(*step.monitor.shift(shifts), *exact)
+    """Funding moved settle-asset balances by known amounts: the screen shifts the holders'
+    rows; only what it flags is evaluated exactly."""
+    moves = [((account_id, market if isolated else ""), units) for account_id, isolated, units in changes]
+    step.evaluate(*step.monitor.quote_balance_moves(settle, moves))
 
 
 def exchange_rate(step: Step, command: ExchangeRate) -> None:

@@ -116,6 +116,33 @@ class RiskMonitor:
                 rows.append((row, delta_h, delta_f))
         return {self.owners[row][0] for row in self.screen.shift(rows)}
 
+    def quote_balance_moves(self, asset: str, changes: list[tuple[Unit, int]]) -> set[str]:
+        """Units whose balance of the quote asset `asset` (priced 1) moved by known quantums,
+        already posted (funding, a socialized haircut): shift their screen rows by the
+        weighted change instead of evaluating them. Returns the accounts to evaluate exactly:
+        those the screen flags, and cross parts whose balance changed sign (their weight
+        changed)."""
+        state = self.state
+        spec = state.book.assets[asset]
+        unit_value = 10.0 ** -spec.decimals
+        shifts = []
+        exact = set()
+        for unit, units in changes:
+            value = units * unit_value
+            account_id, market = unit
+            if market:
+                shifts.append((unit, value, value))
+                continue
+            new = state.ledger.balance(account_id, asset)
+            old = new - units
+            if (old < 0) != (new < 0):
+                exact.add(account_id)
+            elif new >= 0:
+                shifts.append((unit, value * float(spec.weight_maint), value * float(spec.weight_init)))
+            else:
+                shifts.append((unit, value * float(spec.debt_weight_maint), value * float(spec.debt_weight_init)))
+        return self.shift(shifts) | exact
+
     def forget(self, unit: Unit) -> None:
         row = self.rows.pop(unit, None)
         if row is not None:

@@ -33,11 +33,11 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Protocol
 
-from ...domain.ids import INSURANCE, PNL_PREFIX, is_system
+from ...domain.ids import INSURANCE, is_system, wallet_market, wallet_owner
 from ...domain.numbers import ARITHMETIC, format_decimal, format_exact, format_units
 from ...domain.rounding import Figure, to_units, units_to_decimal
 from ...domain.specs import BadDebtPolicy
-from ...ledger import EXTERNAL, Transfer
+from ...ledger import Transfer
 from ...margin.adl import adl_score
 from ...margin.figures import cross_figures, position_figures
 from .. import checks
@@ -72,11 +72,6 @@ def cover_deficit(step: Step, debtor: str, asset: str, units: int, account_id: s
             collected += collector(step, asset, shortfall - collected, debtor, takeovers)
     ledger.post([Transfer(INSURANCE, debtor, asset, units)])
     step.insurance_fund(asset, -units, "bad_debt")
-
-
-def _owner(ledger_account: str) -> str:
-    """The account a ledger account belongs to (an isolated wallet `A/isolated/M` to `A`)."""
-    return ledger_account.split("/", 1)[0]
 
 
 # -- auto-deleveraging -----------------------------------------------------------------------
@@ -139,7 +134,7 @@ def auto_deleverage(step: Step, asset: str, amount: int, debtor: str, takeovers:
     notionals = {m: abs(takeovers[m]) * book.prices[book.markets[m].oracle] for m in markets}
     total = sum(notionals.values())
     owed = units_to_decimal(amount, decimals)
-    bankrupt = _owner(debtor)
+    bankrupt = wallet_owner(debtor)
     collected = 0
     touched: set[str] = set()
     for market in markets:
@@ -186,19 +181,16 @@ def socialize(step: Step, asset: str, amount: int, debtor: str, takeovers: Takeo
     """Haircut every positive balance of `asset` pro rata; see the module."""
     state = step.state
     ledger = state.ledger
-    bankrupt = _owner(debtor)
-    holders = []
-    for ledger_account in ledger.accounts():
-        if ledger_account in (INSURANCE, EXTERNAL) or ledger_account.startswith(PNL_PREFIX) or _owner(ledger_account) == bankrupt:
-            continue
-        units = ledger.balance(ledger_account, asset)
-        if units > 0:
-            holders.append((ledger_account, units))
+    bankrupt = wallet_owner(debtor)
+    holders = [
+        (account, units) for account, units in ledger.holders(asset)
+        if units > 0 and account != INSURANCE and wallet_owner(account) != bankrupt
+    ]
     base = sum(units for _, units in holders)
     if not base:
         return 0
     target = min(amount, base)
-    shares = [(account, min(units, -(-units * target // base))) for account, units in sorted(holders)]
+    shares = [(account, min(units, -(-units * target // base))) for account, units in holders]
     ledger.post([Transfer(account, INSURANCE, asset, share) for account, share in shares])
     collected = sum(share for _, share in shares)
     decimals = state.book.assets[asset].decimals
@@ -207,7 +199,12 @@ def socialize(step: Step, asset: str, amount: int, debtor: str, takeovers: Takeo
               haircut=format_decimal(haircut, Figure.SOCIALIZED_HAIRCUT), collected=format_units(collected, decimals),
               balances=len(shares))
     step.insurance_fund(asset, collected, "socialized_loss")
-    step.evaluate(*(owner for owner in {_owner(account) for account, _ in shares} if not is_system(owner)))
+    owners = [(account, share) for account, share in shares if not is_system(wallet_owner(account))]
+    if state.book.assets[asset].oracle is None:  # a quote asset: shift the screen rows, evaluate what it flags
+        moves = [((wallet_owner(account), wallet_market(account)), -share) for account, share in owners]
+        step.evaluate(*step.monitor.quote_balance_moves(asset, moves))
+    else:
+        step.evaluate(*{wallet_owner(account) for account, _ in owners})
     return collected
 
 
