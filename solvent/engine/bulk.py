@@ -60,9 +60,9 @@ def load_book(engine: Engine, balances: Iterable[tuple[str, str, int]], holdings
     def account(account_id: str) -> Account:
         found = accounts.get(account_id)
         if found is None:
-            check_id(account_id, "account")
-            if is_system(account_id):
+            if isinstance(account_id, str) and is_system(account_id):
                 raise Rejection("system_account", f"{account_id}: system accounts are not loaded")
+            check_id(account_id, "account")
             found = accounts[account_id] = Account(account_id)
         return found
 

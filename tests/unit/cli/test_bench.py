@@ -1,0 +1,48 @@
+"""`solvent bench` at a small size (the CI smoke run): it builds the book, its figures are
+consistent with the engine, and the screen's decisions equal the exact model's. No timing
+is asserted."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from solvent.cli.bench import run_bench
+from solvent.cli.main import app
+from solvent.simulation.bench_book import BenchBook
+
+
+def test_bench_book_is_zipf_and_balanced():
+    """About half the accounts hold the top market; every market nets to zero."""
+    balances, holdings = BenchBook(4000, 50, seed=3).book()
+    holders = {h.account for h in holdings if h.market == "M000-PERP" and not h.account.startswith("mm-")}
+    assert 0.35 * 4000 < len(holders) < 0.65 * 4000
+    totals: dict[str, list] = {}
+    for h in holdings:
+        size, cost = totals.setdefault(h.market, [0, 0])
+        totals[h.market] = [size + h.size, cost + h.cost]
+    assert all(size == 0 and cost == 0 for size, cost in totals.values())
+
+
+def test_small_bench_agrees_with_the_exact_model(tmp_path):
+    out = tmp_path / "bench.json"
+    result = CliRunner().invoke(app, ["bench", "--accounts", "20000", "--markets", "200", "--ticks", "60",
+                                      "--trades", "300", "--json", str(out)])
+    assert result.exit_code == 0, result.output
+    figures = json.loads(out.read_text())
+    assert figures["decisions_agree"] is True
+    assert figures["liquidatable"] > 0  # the path down puts accounts in breach: the agreement is not vacuous
+    assert figures["ledger_balanced"] is True
+    assert figures["accounts"] == 20000 and figures["screen_rows"] >= 20000
+    assert figures["trades_accepted"] > 0
+    for key in ("full_scan_ms", "tick_p50_ms", "tick_p99_ms", "exact_scan_ms_per_1m", "trades_per_s", "peak_rss_mb"):
+        assert figures[key] > 0
+    assert "decisions_agree" in result.output
+
+
+def test_run_bench_is_seeded():
+    first = run_bench(accounts=500, markets=20, seed=5, ticks=20, trades=50, sample=100)
+    second = run_bench(accounts=500, markets=20, seed=5, ticks=20, trades=50, sample=100)
+    for key in ("positions", "liquidatable", "tick_events", "trades_accepted", "top_market_holders"):
+        assert first[key] == second[key]
