@@ -259,3 +259,23 @@ def test_an_asset_max_age_makes_its_oracle_stale_for_withdrawals():
     ok(e, {"op": "withdraw", "account": "carol", "asset": "USDC", "amount": "1"})
     refused(e, {"op": "asset", "id": "USDC", "decimals": 6, "oracle": None, "weight_init": "1", "weight_maint": "1",
                 "max_oracle_age_s": "5"}, "invalid_config")
+
+
+def test_a_liquidation_waits_for_a_usable_price_then_runs():
+    """dave: 10,000 USDC, long 45 ETH-PERP @ 2000 (initial margin 9,000). At 1850 his health
+    is 10,000 − 45 × 150 − 0.05 × 45 × 1850 = −912.5: in breach (liquidations paused to set
+    it up). The price ages past 60 s; liquidations are switched on: the breach waits, flagged,
+    because the mark is stale. The next fresh price liquidates him in the same command."""
+    e = engine()
+    ok(e, {"op": "params", "liquidations": "paused"})
+    assert not named(trade(e, "dave", "bob", "45"), "rejected")
+    ok(e, {"op": "price", "oracle": "ETH-USD", "price": "1850", "ts": 1010})
+    assert e.account("dave")["health"] == "-912.500000"
+    ok(e, {"op": "time", "ts": 1071})
+    events = ok(e, {"op": "params", "liquidations": "on"})
+    assert not named(events, "liquidation")
+    assert ("dave", "") in e.monitor.liquidatable
+    events = ok(e, {"op": "price", "oracle": "ETH-USD", "price": "1850", "ts": 1072})
+    [liquidation] = named(events, "liquidation")
+    assert (liquidation["account"], liquidation["market"]) == ("dave", "ETH-PERP")
+    assert ("dave", "") not in e.monitor.liquidatable
