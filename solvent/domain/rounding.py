@@ -34,6 +34,7 @@ of quantums, the direction is looked up here, never chosen at the call site:
 | ADL charge (units × (bankruptcy − mark)) | up        | a charge; the excess is insurance dust |
 | its cap (the deleveraged unit's equity)  | down      | ADL never makes a counterparty bankrupt|
 | socialized haircut of each balance       | up        | a charge; the excess is insurance dust |
+| what the insurance fund can pay          | down      | the fund is never overstated           |
 
 Where two legs of one exact amount round apart (funding: payers up, receivers down; interest:
 borrowers up, suppliers down), the
@@ -82,6 +83,7 @@ class Figure:
     ADL_CHARGE: Final = UP  # what a deleveraged position pays on top of its close at the mark
     ADL_CHARGE_CAP: Final = DOWN  # the equity the deleveraged unit has left
     SOCIALIZED_HAIRCUT: Final = UP  # each balance's share of a socialized loss
+    FUND_CAPACITY: Final = DOWN  # what the insurance fund is worth, in the asset owed
     MARGIN_RATIO: Final = UP
 
 

@@ -5,7 +5,8 @@ account with no position and no collateral left, or an isolated wallet whose pos
 closed. In order:
 
 1. `bad_debt` {account, asset, amount}: the deficit, recorded.
-2. The insurance fund pays what it holds of the asset.
+2. The insurance fund pays what it is worth (`fund_capacity`: its equity, all its balances
+   at their prices and the unrealized PnL of the positions it took over, in the asset).
 3. What it cannot pay is collected by `bad_debt_policy`, into the insurance fund:
    * `adl`: in each market where the backstop has just taken over the
      bankrupt unit's positions, the opposite positions, ranked by `solvent.margin.adl`,
@@ -19,10 +20,10 @@ closed. In order:
      balances, isolated wallets and `@fees`; not the insurance fund, the market pools, nor
      any balance of the bankrupt account, so an isolated loss never reaches its own cross
      balance), each share rounded up, as a `socialized_loss` event.
-4. The insurance fund pays the deficit (`insurance_fund`, reason `bad_debt`). Only where
-   nothing was left to collect from (no positive balance of the asset anywhere but the
-   market pools) does this leave the fund below zero: the venue's own shortfall, on record
-   in the fund's balance rather than left on the bankrupt account.
+4. The insurance fund pays the deficit (`insurance_fund`, reason `bad_debt`). Its worth
+   stays at least zero, except where nothing was left to collect from (no positive balance
+   of the asset anywhere but the market pools): then it is the venue's own shortfall, on
+   record in the fund's balance rather than left on the bankrupt account.
 
 Every amount moves by a ledger transfer and every change of the insurance fund is an
 `insurance_fund` event, so conservation holds after each step.
@@ -63,7 +64,7 @@ def cover_deficit(step: Step, debtor: str, asset: str, units: int, account_id: s
     decimals = state.book.assets[asset].decimals
     fields = {"market": market} if market is not None else {}
     step.emit("bad_debt", account=account_id, asset=asset, amount=format_units(units, decimals), **fields)
-    shortfall = units - min(units, max(ledger.balance(INSURANCE, asset), 0))
+    shortfall = units - min(units, fund_capacity(state, asset))
     if shortfall:
         collected = 0
         for collector in _COLLECTORS[state.book.params.bad_debt_policy]:
@@ -72,6 +73,23 @@ def cover_deficit(step: Step, debtor: str, asset: str, units: int, account_id: s
             collected += collector(step, asset, shortfall - collected, debtor, takeovers)
     ledger.post([Transfer(INSURANCE, debtor, asset, units)])
     step.insurance_fund(asset, -units, "bad_debt")
+
+
+def fund_capacity(state: EngineState, asset: str) -> int:
+    """What the insurance fund can pay of a loss in `asset`, in its quantums: its worth —
+    its equity, every balance at its price plus the unrealized PnL of the positions the
+    backstop holds — at `asset`'s price, rounded down; 0 when it is worth nothing. The fund
+    may hold its worth in other assets than the one owed (collateral it seized): it pays in
+    `asset` and runs below zero in it, backed by the rest, as in a borrow liquidation."""
+    book = state.book
+    price = book.asset_price(asset)
+    backstop = state.accounts.get(INSURANCE)
+    positions = state.cross_positions(backstop) if backstop is not None else []
+    equity = cross_figures(state.ledger.balances(INSURANCE), positions, book).equity
+    if equity <= 0 or price is None or price <= 0:
+        return 0
+    worth = units_to_decimal(equity, book.params.value_decimals) / price
+    return to_units(worth, book.assets[asset].decimals, Figure.FUND_CAPACITY)
 
 
 # -- auto-deleveraging -----------------------------------------------------------------------

@@ -53,6 +53,7 @@ VALUES_AND_PAYOUTS = [
     "LIQUIDATION_FEE_CAP",  # the equity a charge may take, never overstated
     "ADL_CHARGE_CAP",
     "DEBT_REPAID_BY_COLLATERAL",  # what collateral is worth in debt, never overstated
+    "FUND_CAPACITY",
 ]
 
 

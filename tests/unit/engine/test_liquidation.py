@@ -263,7 +263,7 @@ def test_replaying_a_liquidation_gives_identical_events():
 
 # -- lending -----------------------------------------------------------------------------------
 
-def lending_book(eth_price: str) -> Engine:
+def lending_book(eth_price: str, fund: tuple[str, str] = ("20000", "USDC")) -> Engine:
     """ETH: 8 decimals, weight_init 0.75, weight_maint 0.8, bonus 0.05. alice deposits 10 ETH
     at 2,000 and borrows 14,000 USDC (free collateral 15,000 − 14,000 >= 0) from a lender;
     the fund holds 20,000 USDC. Then ETH moves to `eth_price`."""
@@ -273,7 +273,7 @@ def lending_book(eth_price: str) -> Engine:
                 "weight_maint": "0.8", "liquidation_bonus": "0.05"})
     ok(engine, {"op": "price", "oracle": "ETH", "price": "2000"})
     deposit(engine, "lender", "50000")
-    deposit(engine, "@insurance", "20000")
+    deposit(engine, "@insurance", *fund)
     deposit(engine, "alice", "10", "ETH")
     ok(engine, {"op": "withdraw", "account": "alice", "asset": "USDC", "amount": "14000"})
     return engine
@@ -340,3 +340,30 @@ def test_liquidation_settings_are_validated(bad_input):
     events = engine.apply(bad_input)
     assert len(events) == 1 and events[0]["event"] == "rejected"
     assert engine.state_document() == Engine().state_document()
+
+
+def test_the_fund_pays_with_what_it_is_worth_not_only_its_balance_of_the_asset():
+    """The fund holds 5 ETH and no USDC. ETH → 1,000: alice (10 ETH, owes 14,000 USDC) is
+    bankrupt. The backstop seizes her 10 ETH and pays 10,000 of the debt with it (USDC −10,000
+    for the fund); the 4,000 left is bad debt. The fund is worth 15 ETH × 1,000 − 10,000 =
+    5,000 >= 4,000: it pays it all, ending at −14,000 USDC and 15 ETH (worth 1,000), and no
+    one else is touched: the lender's 50,000 USDC stay whole."""
+    engine = lending_book("2000", fund=("5", "ETH"))
+    events = tick(engine, "1000", "ETH")
+    assert not named(events, "socialized_loss") and not named(events, "adl")
+    assert engine.state_document()["insurance_fund"] == {"ETH": "15.00000000", "USDC": "-14000.000000"}
+    assert engine.account("@insurance")["equity"] == "1000.000000"
+    assert balance(engine, "lender") == "50000.000000"
+
+
+def test_a_fund_worth_nothing_leaves_the_loss_to_the_policy():
+    """The fund holds 1 ETH only. At ETH 1,000 it is worth 10 × 1,000 + 1,000 − 10,000 =
+    1,000 after the exchange, so of the 4,000 of bad debt 1,000 is the fund's and 3,000 is
+    socialized (no position was taken over, so there is nothing to deleverage): the lender,
+    the only positive USDC balance, pays 3,000 (haircut 0.06)."""
+    engine = lending_book("2000", fund=("1", "ETH"))
+    events = tick(engine, "1000", "ETH")
+    [loss] = named(events, "socialized_loss")
+    assert (loss["amount"], loss["haircut"], loss["collected"]) == ("3000.000000", "0.06", "3000.000000")
+    assert balance(engine, "lender") == "47000.000000"
+    assert engine.account("@insurance")["equity"] == "0.000000"
