@@ -20,6 +20,8 @@ class Step:
     events: list[dict] = field(default_factory=list)
     #: (market, side) -> accounts in ADL order, ranked once per command at first use
     adl_queues: dict[tuple[str, bool], list[str]] = field(default_factory=dict)
+    #: asset -> [loss to socialize at the end of the command, owners whose balances are spared]
+    socialize_later: dict[str, list] = field(default_factory=dict)
     #: the command's own ts (None if it carried none); `now` is the clock including it
     ts: Decimal | None = None
 

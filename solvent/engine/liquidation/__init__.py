@@ -12,11 +12,12 @@ market id), until none is left that can be acted on:
   in breach with no position left, a bankruptcy (equity < 0) or one borrow liquidation
   (`lending`).
 
-A liquidation can put another unit in breach (an ADL charge, a socialized haircut): the
-next round takes it. A unit waits, and stays flagged, while a price it needs is not usable (missing, stale,
-or not believed: `engine.oracles`),
-and after its one borrow liquidation of the command. A healthy unit is never touched: only
-units the monitor has found exactly in breach are.
+Socialized losses are collected at the end of each round, once per asset, for all the
+bankruptcies of the round (`waterfall.settle_socialization`). A liquidation can put another
+unit in breach (an ADL charge, a socialized haircut): the next round takes it. A unit waits,
+and stays flagged, while a price it needs is not usable (missing, stale, or not believed:
+`engine.oracles`), and after its one borrow liquidation of the command. A healthy unit is
+never touched: only units the monitor has found exactly in breach are.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from ..monitor import Unit
 from ..oracles import account_oracles, market_price_usable, oracle_usable
 from .lending import bankruptcy, borrow_liquidation
 from .positions import Takeovers, liquidate_cross_positions, liquidate_isolated
-from .waterfall import cover_deficit
+from .waterfall import cover_deficit, settle_socialization
 
 #: A bound on rounds per command, far above any real cascade; what is left waits.
 MAX_ROUNDS = 1000
@@ -38,17 +39,17 @@ MAX_ROUNDS = 1000
 def run(step: Step) -> None:
     """Liquidate every unit in breach; see the module."""
     monitor = step.monitor
-    if not monitor.liquidatable or step.state.book.params.liquidations is Liquidations.PAUSED:
-        return
+    active = step.state.book.params.liquidations is Liquidations.ON
     waiting: set[Unit] = set()
     borrow_liquidated: set[str] = set()
     for _ in range(MAX_ROUNDS):
-        pending = sorted(monitor.liquidatable - waiting)
-        if not pending:
-            return
+        pending = sorted(monitor.liquidatable - waiting) if active else []
         for unit in pending:
             if unit in monitor.liquidatable and not _liquidate(step, unit, borrow_liquidated):
                 waiting.add(unit)
+        # the command's socialized losses, once per asset; a haircut can breach another unit
+        if not settle_socialization(step) and not pending:
+            return
 
 
 def _usable(step: Step, spec: MarketSpec) -> bool:

@@ -18,8 +18,10 @@ closed. In order:
      is socialized.
    * `socialize`: a pro-rata haircut of every positive balance of the asset (user
      balances, isolated wallets and `@fees`; not the insurance fund, the market pools, nor
-     any balance of the bankrupt account, so an isolated loss never reaches its own cross
-     balance), each share rounded up, as a `socialized_loss` event.
+     any balance of a bankrupt account, so an isolated loss never reaches its own cross
+     balance), each share rounded up, as a `socialized_loss` event. The fund advances the
+     loss at once; the haircut collects every socialized loss of the command at its end,
+     once per asset.
 4. The insurance fund pays the deficit (`insurance_fund`, reason `bad_debt`). Its worth
    stays at least zero, except where nothing was left to collect from (no positive balance
    of the asset anywhere but the market pools): then it is the venue's own shortfall, on
@@ -195,14 +197,35 @@ def auto_deleverage(step: Step, asset: str, amount: int, debtor: str, takeovers:
 
 # -- socialized loss -------------------------------------------------------------------------
 
-def socialize(step: Step, asset: str, amount: int, debtor: str, takeovers: Takeovers) -> int:
-    """Haircut every positive balance of `asset` pro rata; see the module."""
+def defer_socialization(step: Step, asset: str, amount: int, debtor: str, takeovers: Takeovers) -> int:
+    """The socialize collector: note the loss; the fund advances it now, and
+    `settle_socialization` collects every loss of the command at its end, in one haircut
+    per asset (so a cascade of bankruptcies haircuts the book once, not once each)."""
+    pending = step.socialize_later.setdefault(asset, [0, set()])
+    pending[0] += amount
+    pending[1].add(wallet_owner(debtor))
+    return amount
+
+
+def settle_socialization(step: Step) -> bool:
+    """Collect the losses noted by `defer_socialization`; returns whether there were any."""
+    if not step.socialize_later:
+        return False
+    pending, step.socialize_later = step.socialize_later, {}
+    for asset in sorted(pending):
+        amount, spared = pending[asset]
+        socialize(step, asset, amount, spared)
+    return True
+
+
+def socialize(step: Step, asset: str, amount: int, spared: set[str]) -> int:
+    """Haircut every positive balance of `asset` pro rata, but those of the `spared`
+    (bankrupt) owners; see the module. Returns what was collected."""
     state = step.state
     ledger = state.ledger
-    bankrupt = wallet_owner(debtor)
     holders = [
         (account, units) for account, units in ledger.holders(asset)
-        if units > 0 and account != INSURANCE and wallet_owner(account) != bankrupt
+        if units > 0 and account != INSURANCE and wallet_owner(account) not in spared
     ]
     base = sum(units for _, units in holders)
     if not base:
@@ -227,6 +250,6 @@ def socialize(step: Step, asset: str, amount: int, debtor: str, takeovers: Takeo
 
 
 _COLLECTORS: dict[BadDebtPolicy, tuple[LossCollector, ...]] = {
-    BadDebtPolicy.ADL: (auto_deleverage, socialize),
-    BadDebtPolicy.SOCIALIZE: (socialize,),
+    BadDebtPolicy.ADL: (auto_deleverage, defer_socialization),
+    BadDebtPolicy.SOCIALIZE: (defer_socialization,),
 }
