@@ -21,6 +21,7 @@ from typing import NamedTuple
 from ...domain.account import Account
 from ...domain.ids import INSURANCE, isolated_wallet
 from ...domain.numbers import format_exact, format_units
+from ...domain.position import Position
 from ...domain.rounding import Figure, to_units, units_to_decimal
 from ...domain.specs import LiquidationPolicy, MarketSpec
 from ...ledger import Transfer
@@ -76,7 +77,7 @@ def wallet_figures(state: EngineState, wallet_units: int, spec: MarketSpec) -> R
     return RiskFigures(equity, equity, equity, 0, 0, max(equity, 0), max(-equity, 0), False)
 
 
-def isolated_unit_figures(state: EngineState, wallet_units: int, position, spec: MarketSpec) -> RiskFigures:
+def isolated_unit_figures(state: EngineState, wallet_units: int, position: Position | None, spec: MarketSpec) -> RiskFigures:
     if position is None:
         return wallet_figures(state, wallet_units, spec)
     return isolated_figures(wallet_units, state.book.assets[spec.settle].decimals, position, state.book)

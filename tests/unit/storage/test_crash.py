@@ -11,7 +11,6 @@ uninterrupted run's.
 
 from __future__ import annotations
 
-import os
 import random
 import signal
 import subprocess

@@ -4,7 +4,6 @@ checksums can notice), a truncated database file, and a torn write-ahead log."""
 
 from __future__ import annotations
 
-import os
 import signal
 import sqlite3
 import subprocess
