@@ -36,9 +36,9 @@ def test_replay_with_db_gives_the_same_events_and_resumes(runner, tmp_path):
     db = str(tmp_path / "j.db")
     first = runner.invoke(app, ["replay", str(QUICKSTART), "--db", db, "--events-out", str(tmp_path / "first")])
     assert first.exit_code == 0, first.output
-    assert "11 commands in total" in first.output
+    assert "12 commands in total" in first.output
     again = runner.invoke(app, ["replay", str(QUICKSTART), "--db", db, "--events-out", str(tmp_path / "again")])
-    assert again.exit_code == 0 and "resumed after 11 journaled commands, 0 commands" in again.output
+    assert again.exit_code == 0 and "resumed after 12 journaled commands, 0 commands" in again.output
     assert (tmp_path / "first").read_bytes() == (tmp_path / "plain").read_bytes() == (tmp_path / "again").read_bytes()
     new_only = runner.invoke(app, ["replay", str(QUICKSTART), "--db", db, "--new-events-only",
                                    "--events-out", str(tmp_path / "new")])
@@ -49,7 +49,7 @@ def test_replay_with_db_gives_the_same_events_and_resumes(runner, tmp_path):
     assert state.exit_code == 0
     assert json.loads((tmp_path / "state.json").read_text())["ledger"]["balanced"] is True
     verified = runner.invoke(app, ["verify", "--db", db])
-    assert verified.exit_code == 0 and verified.output.startswith("ok: 11 commands")
+    assert verified.exit_code == 0 and verified.output.startswith("ok: 12 commands")
 
 
 def test_a_different_stream_is_refused_with_exit_status_3(runner, tmp_path):
