@@ -94,6 +94,7 @@ def run_bench(accounts: int = 1_000_000, markets: int = 200, seed: int = 1, tick
     result["load_s"] = round(time.perf_counter() - started, 3)
     del balances, holdings
     gc.collect()
+    result["kernel"] = screen.kernel_name
     result["screen_rows"] = screen.rows
     result["screen_lines"] = screen.lines
 

@@ -32,7 +32,8 @@ a removed line is filled by the column's last one, so a column never has holes. 
 remembers where its lines are (`_line_oracle`, `_line_slot`, `WIDTH` per row; the rare row
 with more, a market maker in many markets, keeps them in a dict).
 
-Anchoring a row (after a trade, a deposit...) only stages it; staged rows are written
+The tick's loop itself is `solvent.risk.kernels` (numpy, or numba when installed; identical
+results). Anchoring a row (after a trade, a deposit...) only stages it; staged rows are written
 before the next tick reads them.
 """
 
@@ -41,6 +42,8 @@ from __future__ import annotations
 from array import array
 
 import numpy as np
+
+from . import kernels
 
 REANCHOR_EVERY = 4096
 #: lines a row keeps in the packed per-row index; a row with more keeps them in a dict
@@ -108,9 +111,11 @@ class HealthScreen:
     record: np.ndarray
     prices: np.ndarray
 
-    def __init__(self, capacity: int = 1024, oracles: int = 0) -> None:
-        """`oracles` is only a hint: columns are added by `add_oracle`."""
+    def __init__(self, capacity: int = 1024, oracles: int = 0, kernel: str | None = None) -> None:
+        """`oracles` is only a hint: columns are added by `add_oracle`. `kernel`: "numba" or
+        "numpy" (default: numba when installed, see `solvent.risk.kernels`)."""
         del oracles
+        self.kernel_name, self.kernel = kernels.select(kernel)
         self._rows = 0
         self._free_rows: list[int] = []
         self._ticks = 0
@@ -291,15 +296,7 @@ class HealthScreen:
         rows, slope_h, slope_f, low, high = self.columns[index].arrays()
         if not len(rows):
             return np.empty(0, dtype=np.int64)
-        health = self.margins[0, rows]
-        free = self.margins[1, rows]
-        if delta:
-            health += slope_h * delta
-            free += slope_f * delta
-            self.margins[0, rows] = health
-            self.margins[1, rows] = free
-        flagged = (health <= 0.0) | (free <= 0.0) | (low >= price) | (high < price)
-        return rows[flagged]
+        return self.kernel(self.margins, rows, slope_h, slope_f, low, high, float(delta), float(price))
 
     def candidates(self, index: int) -> np.ndarray:
         """The rows exposed to oracle `index` that are candidates at its current price."""
