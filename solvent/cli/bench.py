@@ -10,8 +10,8 @@ In one run, on one book (`solvent.simulation.bench_book`, loaded with
   market (a seeded path down 20 % over the ticks with noise, so that accounts cross into
   breach and margin calls fire), each including the screen's rank-1 update, the exact
   confirmation of its candidates and the events;
-  `screen_tick_p50_ms` is the vector part alone (the rank-1 update and the candidate
-  test), `candidates_per_tick_p50` / `_max` how many rows it handed to the exact model;
+  `screen_tick_p50_ms` is the screen's part alone (writing the rows the previous tick's
+  candidates re-anchored, then the rank-1 update and the candidate test), `candidates_per_tick_p50` / `_max` how many rows it handed to the exact model;
 * `exact_scan_ms_per_1m`: the exact per-account model (`cross_figures`) over a sample of
   accounts, scaled to 1,000,000 accounts; `speedup_tick_vs_exact` = that ÷ `tick_p50_ms`;
 * `trades_per_s`: `--trades` trades through `Engine.apply` between traders and makers;
