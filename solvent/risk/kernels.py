@@ -52,22 +52,56 @@ def _tick_loop(margins, rows, slope_h, slope_f, low, high, delta, price):  # pra
     return out[:found]
 
 
+#: Columns shorter than this stay on numpy: numba's import and first compile (about a
+#: second) only pay off on large books, and small runs (a CLI replay, the demo) skip them.
+NUMBA_FROM = 20_000
+
+_compiled: list[Kernel | None] = []
+
+
 def _numba_kernel() -> Kernel | None:
+    """The compiled kernel, loaded once; None without numba."""
+    if not _compiled:
+        try:
+            import numba
+        except ImportError:
+            _compiled.append(None)
+        else:
+            _compiled.append(numba.njit(cache=False, fastmath=False, nogil=True)(_tick_loop))
+    return _compiled[0]
+
+
+def numba_available() -> bool:
     try:
-        import numba
-    except ImportError:
-        return None
-    return numba.njit(cache=False, fastmath=False, nogil=True)(_tick_loop)  # type: ignore[no-any-return,unused-ignore]
+        import importlib.util
+
+        return importlib.util.find_spec("numba") is not None
+    except (ImportError, ValueError):
+        return False
 
 
 def select(name: str | None = None) -> tuple[str, Kernel]:
     """The kernel to use: `name` ("numba" or "numpy"), else `SOLVENT_KERNEL`, else numba
-    when it is installed, else numpy."""
+    when it is installed (for columns of `NUMBA_FROM` lines and more), else numpy."""
     wanted = name or os.environ.get("SOLVENT_KERNEL", "")
-    if wanted != "numpy":
-        kernel = _numba_kernel()
-        if kernel is not None:
-            return "numba", kernel
+    if wanted == "numpy":
+        return "numpy", tick_numpy
+    if not numba_available():
         if wanted == "numba":
             raise RuntimeError("SOLVENT_KERNEL=numba but numba is not installed (pip install solvent[fast])")
-    return "numpy", tick_numpy
+        return "numpy", tick_numpy
+    if wanted == "numba":
+        return "numba", _always_numba
+    return "numba", _numba_when_large
+
+
+def _always_numba(margins, rows, slope_h, slope_f, low, high, delta, price):
+    kernel = _numba_kernel()
+    assert kernel is not None
+    return kernel(margins, rows, slope_h, slope_f, low, high, delta, price)
+
+
+def _numba_when_large(margins, rows, slope_h, slope_f, low, high, delta, price):
+    if rows.shape[0] < NUMBA_FROM:
+        return tick_numpy(margins, rows, slope_h, slope_f, low, high, delta, price)
+    return _always_numba(margins, rows, slope_h, slope_f, low, high, delta, price)

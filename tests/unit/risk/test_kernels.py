@@ -72,6 +72,22 @@ def test_screens_with_either_kernel_pick_the_same_candidates():
     assert screens[0].margins.tobytes() == screens[1].margins.tobytes()
 
 
+def test_small_columns_stay_on_numpy_large_ones_go_to_numba():
+    """The default kernel: the same results either side of NUMBA_FROM."""
+    name, kernel = kernels.select()
+    assert name == "numba"
+    rng = np.random.default_rng(3)
+    for lines in (10, kernels.NUMBA_FROM + 5):
+        rows = np.arange(lines, dtype=np.int64)
+        margins = rng.normal(0, 5, (2, lines))
+        slopes = rng.normal(0, 1, (2, lines))
+        low, high = np.full(lines, -INF), np.full(lines, INF)
+        expected = margins.copy()
+        found = kernel(margins, rows, slopes[0], slopes[1], low, high, 0.7, 10.0)
+        reference = kernels.tick_numpy(expected, rows, slopes[0], slopes[1], low, high, 0.7, 10.0)
+        assert np.array_equal(found, reference) and margins.tobytes() == expected.tobytes()
+
+
 def test_the_numpy_kernel_can_be_forced(monkeypatch):
     monkeypatch.setenv("SOLVENT_KERNEL", "numpy")
     assert kernels.select()[0] == "numpy"
