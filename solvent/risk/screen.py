@@ -83,6 +83,13 @@ class OracleColumn:
         self.high.append(high)
         return len(self.rows) - 1
 
+    def set(self, slot: int, slope_h: float, slope_f: float, low: float, high: float) -> None:
+        """Rewrite a line in place (its row stays)."""
+        self.slope_h[slot] = slope_h
+        self.slope_f[slot] = slope_f
+        self.low[slot] = low
+        self.high[slot] = high
+
     def remove(self, slot: int) -> int | None:
         """Drop `slot`, moving the last line into it; returns the row whose line moved
         (None if the last slot itself was dropped)."""
@@ -152,6 +159,19 @@ class HealthScreen:
             return self._overflow[row]
         base = row * WIDTH
         return [[self._line_oracle[base + j], self._line_slot[base + j]] for j in range(self._line_count[row])]
+
+    def _record_lines(self, row: int, placed: list[list[int]]) -> None:
+        """Remember where `row`'s lines are: [oracle, slot] each."""
+        if len(placed) > WIDTH:
+            self._overflow[row] = placed
+            self._line_count[row] = 0
+            return
+        self._overflow.pop(row, None)
+        base = row * WIDTH
+        for j, (index, slot) in enumerate(placed):
+            self._line_oracle[base + j] = index
+            self._line_slot[base + j] = slot
+        self._line_count[row] = len(placed)
 
     def _moved_slot(self, row: int, oracle: int, old: int, new: int) -> None:
         """The line of `row` in `oracle`'s column moved from slot `old` to `new`."""
@@ -224,33 +244,39 @@ class HealthScreen:
         cap = self.record.shape[0]
         margins, record = self._margin_view, self._record_view
         for row, entry in staged.items():
-            self._drop_lines(row)
             base = 5 * row
             if entry is None:
+                self._drop_lines(row)
                 margins[row] = margins[cap + row] = _INF
                 record[base:base + 5] = array("d", _EMPTY_RECORD)
                 continue
             health, free, h_negative, f_negative, lines, terms, quantum = entry
-            overflow: list[list[int]] | None = [] if len(lines) > WIDTH else None
+            # a line in an oracle the row already had is rewritten in place; the others are
+            # appended, and the row's lines in oracles it no longer has are removed
+            kept = {index: slot for index, slot in self._lines_of(row)}
+            placed: list[list[int]] = []
             sign_h = -1.0 if h_negative else 1.0
             sign_f = -1.0 if f_negative else 1.0
             moving_h = moving_f = spread = 0.0
-            for j, (index, s_h, s_f, lo, hi) in enumerate(lines):
-                slot = self.columns[index].append(
-                    row, sign_h * s_h, sign_f * s_f, lo * (1 + EDGE) if lo > 0 else lo, hi * (1 - EDGE))
-                if overflow is not None:
-                    overflow.append([index, slot])
+            for index, s_h, s_f, lo, hi in lines:
+                column = self.columns[index]
+                values = (sign_h * s_h, sign_f * s_f, lo * (1 + EDGE) if lo > 0 else lo, hi * (1 - EDGE))
+                slot = kept.pop(index, None)
+                if slot is None:
+                    slot = column.append(row, *values)
                 else:
-                    self._line_oracle[row * WIDTH + j] = index
-                    self._line_slot[row * WIDTH + j] = slot
+                    column.set(slot, *values)
+                placed.append([index, slot])
                 price = prices[index]
                 moving_h += s_h * price
                 moving_f += s_f * price
                 spread += abs(s_h) * price + abs(s_f) * price
-            if overflow is not None:
-                self._overflow[row] = overflow
-            else:
-                self._line_count[row] = len(lines)
+            for index, slot in kept.items():
+                column = self.columns[index]
+                moved = column.remove(slot)
+                if moved is not None:  # another row's line (this row has none left in `index`)
+                    self._moved_slot(moved, index, len(column), slot)
+            self._record_lines(row, placed)
             band = RELATIVE_BAND * (spread + abs(health) + abs(free)) + (terms + 2) * quantum
             margins[row] = sign_h * health - band
             margins[cap + row] = sign_f * free - band

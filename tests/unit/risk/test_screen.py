@@ -308,3 +308,43 @@ def test_every_row_whose_true_health_changes_sign_is_a_candidate(scenario):
                 assert r not in found
         for r in found:
             reanchor(r)
+
+
+# -- the packed layout stays consistent ------------------------------------------------------
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 7), st.sets(st.integers(0, 11), max_size=12), st.booleans()),
+                min_size=1, max_size=60))
+def test_rows_and_columns_always_point_at_each_other(operations):
+    """Random anchors (each row on a random set of oracles, some with more than WIDTH lines
+    via many oracles), re-anchors and clears: every line a row records sits in its oracle's
+    column at the recorded slot and names the row, every column line belongs to a row that
+    records it, and each row's estimate is its own lines' sum."""
+    screen = HealthScreen(capacity=2)
+    for index in range(12):  # more than WIDTH: some rows keep their lines in the overflow dict
+        screen.add_oracle()
+        screen.set_price(index, 10.0 + index)
+    rows = [screen.new_row() for _ in range(8)]
+    expected: dict[int, dict[int, float]] = {}
+    for row_index, oracles, clear in operations:
+        row = rows[row_index]
+        if clear:
+            screen.clear(row)
+            expected.pop(row, None)
+        else:
+            lines = [(k, 1.0 + k + row, 0.5, 0.0, INF) for k in sorted(oracles)]
+            anchor(screen, 1000.0, 1000.0, lines, row=row)
+            expected[row] = {k: 1.0 + k + row for k in oracles}
+    screen.flush()
+    recorded = set()
+    for row in rows:
+        for index, slot in screen._lines_of(row):
+            assert screen.columns[index].rows[slot] == row
+            recorded.add((index, slot))
+        assert {index for index, _ in screen._lines_of(row)} == set(expected.get(row, {}))
+    assert recorded == {(index, slot) for index, column in enumerate(screen.columns) for slot in range(len(column))}
+    for row, slopes in expected.items():
+        assert screen.estimate(row)[0] == pytest.approx(1000.0)  # anchored at the current prices
+        screen_slopes = {index: screen.columns[index].slope_h[slot] for index, slot in screen._lines_of(row)}
+        assert screen_slopes == pytest.approx(slopes)
