@@ -14,7 +14,8 @@ app = typer.Typer(
     rich_markup_mode="markdown",
     no_args_is_help=True,
     help="solvent: an automated margin accounting engine. Exact double-entry ledger, tiered "
-    "cross and isolated margin, deterministic replay. See README.md and docs/.",
+    "cross and isolated margin, liquidation with the loss waterfall, oracle guards, a durable "
+    "journal, deterministic replay. See README.md and docs/.",
 )
 _err = Console(stderr=True, highlight=False, soft_wrap=True)
 
