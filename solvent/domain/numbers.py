@@ -24,6 +24,9 @@ MAX_FRACTION_DIGITS = 18
 #: Longest decimal string accepted.
 MAX_TEXT = 64
 
+#: The plain form most input takes: at most 18 integer and 18 fractional digits, so within
+#: every limit below without further checks.
+_PLAIN_TEXT = re.compile(r"[0-9]{1,18}(?:\.[0-9]{1,18})?\Z")
 _DECIMAL_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.([0-9]*))?|\.([0-9]+))(?:[eE]([+-]?[0-9]{1,3}))?\Z")
 
 ZERO = Decimal(0)
@@ -46,6 +49,9 @@ def parse_decimal(value: object, field: str) -> Decimal:
     digits (trailing zeros do not count).
     """
     if type(value) is str:
+        if _PLAIN_TEXT.match(value) is not None:
+            number = Decimal(value)
+            return number if number else ZERO
         match = _DECIMAL_TEXT.match(value) if len(value) <= MAX_TEXT else None
         if match is None:
             raise Rejection("invalid_number", f"{field} is not a decimal number: {value[:40]!r}")

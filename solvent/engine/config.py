@@ -19,6 +19,8 @@ def asset(step: Step, command: AssetCommand) -> None:
         if old.decimals != spec.decimals or old.oracle != spec.oracle:
             raise Rejection("immutable_field", f"asset {spec.id}: decimals and oracle cannot change")
     state.book.assets[spec.id] = spec
+    state.age_limits.clear()
+    step.monitor.forget_floats()
     if spec.oracle is not None:
         step.monitor.register_oracle(spec.oracle)
         assets = state.oracle_assets.setdefault(spec.oracle, [])
@@ -44,8 +46,9 @@ def market(step: Step, command: MarketCommand) -> None:
     if old is not None and (old.oracle != spec.oracle or old.settle != spec.settle):
         raise Rejection("immutable_field", f"market {spec.id}: oracle and settle asset cannot change")
     state.book.markets[spec.id] = spec
+    state.age_limits.clear()
     step.monitor.register_oracle(spec.oracle)
-    step.monitor.forget_market_floats()
+    step.monitor.forget_floats()
     markets = state.oracle_markets.setdefault(spec.oracle, [])
     if spec.id not in markets:
         markets.append(spec.id)

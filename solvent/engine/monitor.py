@@ -44,6 +44,7 @@ class RiskMonitor:
         self.margin_called: set[Unit] = set()
         self.isolated_units: dict[str, set[str]] = {}
         self._floats: dict[str, tuple[int, list[tuple[float, float, float]]]] = {}
+        self._asset_weights: dict[str, tuple[str, int, float, float, float, float, float] | None] = {}
 
     # -- oracles --------------------------------------------------------------------------
     def register_oracle(self, oracle: str) -> None:
@@ -198,24 +199,32 @@ class RiskMonitor:
 
     def _anchor_cross(self, account: Account, figures: RiskFigures, detail: list[tuple]) -> None:
         book = self.state.book
+        prices = book.prices
+        rates = book.exchange_rates
         lines: dict[int, list[float]] = {}
-        terms = 0
-        for asset, units in self.state.ledger.balances(account.id).items():
-            terms += 1
-            spec = book.assets[asset]
-            if spec.oracle is None or spec.oracle not in book.prices:
+        balances = self.state.ledger.balances(account.id)
+        terms = len(balances) + 2 * len(detail)
+        for asset, units in balances.items():
+            weights = self._asset_floats(asset)
+            if weights is None:
+                continue  # a quote asset: its value does not move with any price
+            oracle, oracle_index, unit_value, w_maint, w_init, debt_maint, debt_init = weights
+            if oracle not in prices:
                 continue
-            amount = units * 10.0 ** -spec.decimals
-            rate = book.exchange_rates.get(asset)
+            amount = units * unit_value
+            rate = rates.get(asset)
             if rate is not None:
                 amount *= float(rate)
-            w_maint = spec.weight_maint if units >= 0 else spec.debt_weight_maint
-            w_init = spec.weight_init if units >= 0 else spec.debt_weight_init
-            line = lines.setdefault(self.oracle_index[spec.oracle], [0.0, 0.0, 0.0, float("inf")])
-            line[0] += amount * float(w_maint)
-            line[1] += amount * float(w_init)
+            line = lines.get(oracle_index)
+            if line is None:
+                line = lines[oracle_index] = [0.0, 0.0, 0.0, _INF]
+            if units >= 0:
+                line[0] += amount * w_maint
+                line[1] += amount * w_init
+            else:
+                line[0] += amount * debt_maint
+                line[1] += amount * debt_init
         for position, pf in detail:
-            terms += 2
             self._add_leg(lines, position, pf)
         self._anchor((account.id, ""), figures, lines, terms)
 
@@ -226,6 +235,8 @@ class RiskMonitor:
         self._anchor(unit, figures, lines, 3)
 
     def _add_leg(self, lines: dict[int, list[float]], position: Position, pf: PositionFigures) -> None:
+        """A position's line: health moves by q − |q| × mmr per unit of price, free
+        collateral by q − |q| / leverage, while the notional stays inside its tier."""
         oracle, tiers = self._market_floats(position.market)
         mmr, low, high = tiers[pf.tier]
         size = float(position.size)
@@ -235,8 +246,26 @@ class RiskMonitor:
             line = lines[oracle] = [0.0, 0.0, 0.0, _INF]
         line[0] += size - magnitude * mmr
         line[1] += size - magnitude / float(pf.leverage)
-        line[2] = max(line[2], low / magnitude)
-        line[3] = min(line[3], high / magnitude)
+        bound = low / magnitude
+        if bound > line[2]:
+            line[2] = bound
+        bound = high / magnitude
+        if bound < line[3]:
+            line[3] = bound
+
+    def _asset_floats(self, asset: str) -> tuple[str, int, float, float, float, float, float] | None:
+        """(oracle, oracle index, value of one quantum, weight_maint, weight_init,
+        debt_weight_maint, debt_weight_init) as floats, cached; None for a quote asset."""
+        if asset in self._asset_weights:
+            return self._asset_weights[asset]
+        spec = self.state.book.assets[asset]
+        cached = None
+        if spec.oracle is not None:
+            cached = (spec.oracle, self.oracle_index[spec.oracle], 10.0 ** -spec.decimals,
+                      float(spec.weight_maint), float(spec.weight_init),
+                      float(spec.debt_weight_maint), float(spec.debt_weight_init))
+        self._asset_weights[asset] = cached
+        return cached
 
     def _market_floats(self, market: str) -> tuple[int, list[tuple[float, float, float]]]:
         """(oracle index, [(mmr, notional low, notional high)] per tier) as floats, cached."""
@@ -252,6 +281,7 @@ class RiskMonitor:
             cached = self._floats[market] = (self.oracle_index[spec.oracle], tiers)
         return cached
 
-    def forget_market_floats(self) -> None:
-        """Call when a market's spec changes."""
+    def forget_floats(self) -> None:
+        """Call when an asset's or a market's spec changes."""
         self._floats.clear()
+        self._asset_weights.clear()

@@ -31,7 +31,16 @@ def guard_policy(params: Params) -> GuardPolicy:
 
 def max_age(state: EngineState, oracle: str) -> Decimal | None:
     """The smallest `max_oracle_age_s` of the markets and assets priced by `oracle` (None:
-    no limit): the oracle is one feed, stale for all once stale for its strictest user."""
+    no limit): the oracle is one feed, stale for all once stale for its strictest user.
+    Remembered in `state.age_limits` (the configuration commands empty it)."""
+    limits = state.age_limits
+    if oracle in limits:
+        return limits[oracle]
+    limit = limits[oracle] = _max_age(state, oracle)
+    return limit
+
+
+def _max_age(state: EngineState, oracle: str) -> Decimal | None:
     book = state.book
     ages = [book.markets[m].max_oracle_age_s for m in state.oracle_markets.get(oracle, ())]
     ages += [book.assets[a].max_oracle_age_s for a in state.oracle_assets.get(oracle, ()) if a in book.assets]
@@ -53,7 +62,10 @@ def oracle_status(state: EngineState, oracle: str, now: Decimal | None) -> str:
 
 def oracle_usable(state: EngineState, oracle: str, now: Decimal | None) -> bool:
     """A price exists, the last update was believed, and the price is not stale."""
-    return oracle in state.book.prices and oracle_status(state, oracle, now) == OK
+    if oracle not in state.book.prices:
+        return False
+    record = state.oracles.get(oracle, NEW_ORACLE)
+    return record.invalid is None and not is_stale(record.published_at, now, max_age(state, oracle))
 
 
 def market_price_usable(state: EngineState, market: str, now: Decimal | None) -> bool:

@@ -34,6 +34,9 @@ class EngineState:
     #: time of the last `time` tick: interest and yield have accrued up to it
     accrued_at: Decimal | None = None
     commands: int = 0
+    #: derived, not written to snapshots: oracle -> the smallest max_oracle_age_s of its users
+    #: (None: no limit); filled on first need, emptied whenever an asset or market changes
+    age_limits: dict[str, Decimal | None] = field(default_factory=dict)
 
     # -- accounts -------------------------------------------------------------------------
     def account_exists(self, account_id: str) -> bool:

@@ -251,32 +251,49 @@ class HealthScreen:
                 record[base:base + 5] = array("d", _EMPTY_RECORD)
                 continue
             health, free, h_negative, f_negative, lines, terms, quantum = entry
-            # a line in an oracle the row already had is rewritten in place; the others are
-            # appended, and the row's lines in oracles it no longer has are removed
-            kept = {index: slot for index, slot in self._lines_of(row)}
-            placed: list[list[int]] = []
             sign_h = -1.0 if h_negative else 1.0
             sign_f = -1.0 if f_negative else 1.0
             moving_h = moving_f = spread = 0.0
-            for index, s_h, s_f, lo, hi in lines:
-                column = self.columns[index]
-                values = (sign_h * s_h, sign_f * s_f, lo * (1 + EDGE) if lo > 0 else lo, hi * (1 - EDGE))
-                slot = kept.pop(index, None)
-                if slot is None:
-                    slot = column.append(row, *values)
-                else:
-                    column.set(slot, *values)
-                placed.append([index, slot])
-                price = prices[index]
-                moving_h += s_h * price
-                moving_f += s_f * price
-                spread += abs(s_h) * price + abs(s_f) * price
-            for index, slot in kept.items():
-                column = self.columns[index]
-                moved = column.remove(slot)
-                if moved is not None:  # another row's line (this row has none left in `index`)
-                    self._moved_slot(moved, index, len(column), slot)
-            self._record_lines(row, placed)
+            held = self._lines_of(row)
+            slots = {index: slot for index, slot in held} if len(held) == len(lines) else None
+            if slots is not None and all(line[0] in slots for line in lines):
+                # the common case (a trade in a market the row already holds): the row keeps
+                # its oracles, so every line is rewritten where it is
+                for index, s_h, s_f, lo, hi in lines:
+                    column = self.columns[index]
+                    slot = slots[index]
+                    column.slope_h[slot] = sign_h * s_h
+                    column.slope_f[slot] = sign_f * s_f
+                    column.low[slot] = lo * (1 + EDGE) if lo > 0 else lo
+                    column.high[slot] = hi * (1 - EDGE)
+                    price = prices[index]
+                    moving_h += s_h * price
+                    moving_f += s_f * price
+                    spread += abs(s_h) * price + abs(s_f) * price
+            else:
+                # a line in an oracle the row already had is rewritten in place; the others
+                # are appended, and the row's lines in oracles it no longer has are removed
+                kept = {index: slot for index, slot in held}
+                placed: list[list[int]] = []
+                for index, s_h, s_f, lo, hi in lines:
+                    column = self.columns[index]
+                    values = (sign_h * s_h, sign_f * s_f, lo * (1 + EDGE) if lo > 0 else lo, hi * (1 - EDGE))
+                    if index in kept:
+                        slot = kept.pop(index)
+                        column.set(slot, *values)
+                    else:
+                        slot = column.append(row, *values)
+                    placed.append([index, slot])
+                    price = prices[index]
+                    moving_h += s_h * price
+                    moving_f += s_f * price
+                    spread += abs(s_h) * price + abs(s_f) * price
+                for index, slot in kept.items():
+                    column = self.columns[index]
+                    moved = column.remove(slot)
+                    if moved is not None:  # another row's line (this row has none left in `index`)
+                        self._moved_slot(moved, index, len(column), slot)
+                self._record_lines(row, placed)
             band = RELATIVE_BAND * (spread + abs(health) + abs(free)) + (terms + 2) * quantum
             margins[row] = sign_h * health - band
             margins[cap + row] = sign_f * free - band
