@@ -84,7 +84,7 @@ def cross_after(
         positions = [p for m, p in account.positions.items() if not p.isolated and m != market_id]
         if replacement is not None and not replacement.isolated:
             positions.append(replacement)
-    return cross_figures(balances, positions, state.book, detail)
+    return cross_figures(balances, positions, state.book, detail, state.figure_cache(account))
 
 
 def outflow(state: EngineState, account: Account, spec: AssetSpec, amount: int, *, leaves_venue: bool,

@@ -20,6 +20,7 @@ def asset(step: Step, command: AssetCommand) -> None:
             raise Rejection("immutable_field", f"asset {spec.id}: decimals and oracle cannot change")
     state.book.assets[spec.id] = spec
     state.age_limits.clear()
+    state.usable.clear()
     step.monitor.forget_floats()
     if spec.oracle is not None:
         step.monitor.register_oracle(spec.oracle)
@@ -47,6 +48,7 @@ def market(step: Step, command: MarketCommand) -> None:
         raise Rejection("immutable_field", f"market {spec.id}: oracle and settle asset cannot change")
     state.book.markets[spec.id] = spec
     state.age_limits.clear()
+    state.usable.clear()
     step.monitor.register_oracle(spec.oracle)
     step.monitor.forget_floats()
     markets = state.oracle_markets.setdefault(spec.oracle, [])

@@ -34,11 +34,13 @@ def price(step: Step, command: PriceUpdate) -> None:
         stale_before=not first and is_stale(record.published_at, step.now, limit),
     )
     state.oracles[oracle] = verdict.record
+    oracles.forget_usable(state)
     if verdict.reason is not None:
         step.emit("oracle", oracle=oracle, status=verdict.status, reason=verdict.reason, price=format_exact(command.price))
     if not verdict.applied:
         return
     state.book.prices[oracle] = command.price
+    oracles.forget_usable(state)
     step.monitor.price_changed(oracle, first, step.seq, step.events)
 
 

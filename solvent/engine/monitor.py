@@ -45,6 +45,9 @@ class RiskMonitor:
         self.isolated_units: dict[str, set[str]] = {}
         self._floats: dict[str, tuple[int, list[tuple[float, float, float]]]] = {}
         self._asset_weights: dict[str, tuple[str, int, float, float, float, float, float] | None] = {}
+        #: per account with a figure cache (state.figure_caches): market -> (the position's
+        #: figures, its leg), reused while the figures are the same object
+        self._leg_caches: dict[str, dict[str, tuple[PositionFigures, tuple[int, float, float, float, float]]]] = {}
 
     # -- oracles --------------------------------------------------------------------------
     def register_oracle(self, oracle: str) -> None:
@@ -86,7 +89,8 @@ class RiskMonitor:
             return
         if figures is None or detail is None:
             detail = []
-            figures = cross_figures(state.ledger.balances(account_id), state.cross_positions(account), state.book, detail)
+            figures = cross_figures(state.ledger.balances(account_id), state.cross_positions(account), state.book, detail,
+                                    state.figure_cache(account))
         self._record((account_id, ""), figures, seq, events)
         self._anchor_cross(account, figures, detail)
         live = set()
@@ -224,8 +228,28 @@ class RiskMonitor:
             else:
                 line[0] += amount * debt_maint
                 line[1] += amount * debt_init
-        for position, pf in detail:
-            self._add_leg(lines, position, pf)
+        if account.id in self.state.figure_caches:  # many positions: their legs are kept too
+            legs = self._leg_caches.get(account.id)
+            if legs is None:
+                legs = self._leg_caches[account.id] = {}
+            for position, pf in detail:
+                entry = legs.get(position.market)
+                if entry is None or entry[0] is not pf:
+                    entry = legs[position.market] = (pf, self._leg(position, pf))
+                index, d_health, d_free, low, high = entry[1]
+                line = lines.get(index)
+                if line is None:
+                    line = lines[index] = [0.0, 0.0, 0.0, _INF]
+                line[0] += d_health
+                line[1] += d_free
+                if low > line[2]:
+                    line[2] = low
+                if high < line[3]:
+                    line[3] = high
+        else:
+            self._leg_caches.pop(account.id, None)
+            for position, pf in detail:
+                self._add_leg(lines, position, pf)
         self._anchor((account.id, ""), figures, lines, terms)
 
     def _anchor_isolated(self, unit: Unit, figures: RiskFigures, detail: list[tuple]) -> None:
@@ -235,23 +259,26 @@ class RiskMonitor:
         self._anchor(unit, figures, lines, 3)
 
     def _add_leg(self, lines: dict[int, list[float]], position: Position, pf: PositionFigures) -> None:
-        """A position's line: health moves by q − |q| × mmr per unit of price, free
-        collateral by q − |q| / leverage, while the notional stays inside its tier."""
+        oracle, d_health, d_free, low, high = self._leg(position, pf)
+        line = lines.get(oracle)
+        if line is None:
+            line = lines[oracle] = [0.0, 0.0, 0.0, _INF]
+        line[0] += d_health
+        line[1] += d_free
+        if low > line[2]:
+            line[2] = low
+        if high < line[3]:
+            line[3] = high
+
+    def _leg(self, position: Position, pf: PositionFigures) -> tuple[int, float, float, float, float]:
+        """A position's part of its oracle's line: health moves by q − |q| × mmr per unit of
+        price, free collateral by q − |q| / leverage, while the price stays in (low, high]
+        (the notional inside its tier)."""
         oracle, tiers = self._market_floats(position.market)
         mmr, low, high = tiers[pf.tier]
         size = float(position.size)
         magnitude = size if size > 0 else -size
-        line = lines.get(oracle)
-        if line is None:
-            line = lines[oracle] = [0.0, 0.0, 0.0, _INF]
-        line[0] += size - magnitude * mmr
-        line[1] += size - magnitude / float(pf.leverage)
-        bound = low / magnitude
-        if bound > line[2]:
-            line[2] = bound
-        bound = high / magnitude
-        if bound < line[3]:
-            line[3] = bound
+        return oracle, size - magnitude * mmr, size - magnitude / float(pf.leverage), low / magnitude, high / magnitude
 
     def _asset_floats(self, asset: str) -> tuple[str, int, float, float, float, float, float] | None:
         """(oracle, oracle index, value of one quantum, weight_maint, weight_init,
@@ -285,3 +312,4 @@ class RiskMonitor:
         """Call when an asset's or a market's spec changes."""
         self._floats.clear()
         self._asset_weights.clear()
+        self._leg_caches.clear()

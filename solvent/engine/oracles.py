@@ -61,11 +61,30 @@ def oracle_status(state: EngineState, oracle: str, now: Decimal | None) -> str:
 
 
 def oracle_usable(state: EngineState, oracle: str, now: Decimal | None) -> bool:
-    """A price exists, the last update was believed, and the price is not stale."""
-    if oracle not in state.book.prices:
-        return False
-    record = state.oracles.get(oracle, NEW_ORACLE)
-    return record.invalid is None and not is_stale(record.published_at, now, max_age(state, oracle))
+    """A price exists, the last update was believed, and the price is not stale.
+    Remembered in `state.usable` until a price, an oracle record or the configuration
+    changes (`forget_usable`)."""
+    key = (oracle, now)
+    known = state.usable.get(key)
+    if known is None:
+        if len(state.usable) >= _USABLE_REMEMBERED:
+            state.usable.clear()
+        record = state.oracles.get(oracle, NEW_ORACLE)
+        known = state.usable[key] = (
+            oracle in state.book.prices
+            and record.invalid is None
+            and not is_stale(record.published_at, now, max_age(state, oracle))
+        )
+    return known
+
+
+#: At most this many (oracle, time) answers are remembered between price updates.
+_USABLE_REMEMBERED = 4096
+
+
+def forget_usable(state: EngineState) -> None:
+    """Call when a price, an oracle's guard record or an age limit changes."""
+    state.usable.clear()
 
 
 def market_price_usable(state: EngineState, market: str, now: Decimal | None) -> bool:

@@ -69,9 +69,10 @@ class SnapshotError(ValueError):
 #: Every class written field by field, with the fields this module writes. Kept in step with
 #: the classes by `check_known_fields` (called by `snapshot` and by the tests).
 KNOWN_FIELDS: dict[type, tuple[str, ...]] = {
-    #: EngineState.age_limits is a derived cache: not written, empty on restore
+    #: EngineState.age_limits, .figure_caches and .usable are derived caches: not written, empty on restore
     EngineState: ("book", "ledger", "accounts", "holders", "oracle_markets", "oracle_assets", "applied_ids", "clock",
-                  "oracles", "indices", "rate_anchors", "accrued_at", "commands", "age_limits"),
+                  "oracles", "indices", "rate_anchors", "accrued_at", "commands", "age_limits",
+                  "figure_caches", "usable"),
     OracleRecord: ("published_at", "pending", "invalid"),
     Book: ("assets", "markets", "prices", "exchange_rates", "params"),
     AssetSpec: ("id", "decimals", "oracle", "weight_init", "weight_maint", "liability_weight_init",
@@ -92,9 +93,9 @@ KNOWN_ATTRIBUTES: dict[type, tuple[str, ...]] = {
     Position: ("market", "size", "cost", "lots", "realized_pnl", "isolated", "leverage"),
     Lot: ("size", "price"),
     #: `state` is the engine state (written above); `screen`, `rows`, `owners`, `isolated_units`
-    #: `_floats` and `_asset_weights` are derived and rebuilt on restore.
+    #: `_floats`, `_asset_weights` and `_leg_caches` are derived and rebuilt on restore.
     RiskMonitor: ("state", "screen", "oracle_index", "rows", "owners", "liquidatable", "margin_called",
-                  "isolated_units", "_floats", "_asset_weights"),
+                  "isolated_units", "_floats", "_asset_weights", "_leg_caches"),
     Engine: ("state", "monitor"),
 }
 

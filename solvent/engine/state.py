@@ -10,7 +10,13 @@ from ..domain.book import Book
 from ..domain.ids import FEES, INSURANCE, PNL_PREFIX, is_system, isolated_wallet
 from ..domain.position import Position
 from ..ledger import Ledger
+from ..margin.figures import FigureCache
 from ..market_data.oracle_guard import OracleRecord
+
+#: Accounts with this many positions or more keep their position figures between commands:
+#: a market maker in many markets, whose every trade would otherwise re-value all of them.
+#: Smaller accounts recompute (cheap) and cost no memory.
+FIGURE_CACHE_FROM = 16
 
 
 @dataclass(slots=True)
@@ -37,6 +43,12 @@ class EngineState:
     #: derived, not written to snapshots: oracle -> the smallest max_oracle_age_s of its users
     #: (None: no limit); filled on first need, emptied whenever an asset or market changes
     age_limits: dict[str, Decimal | None] = field(default_factory=dict)
+    #: derived, not written to snapshots: per account holding at least FIGURE_CACHE_FROM
+    #: positions, its position figures (`solvent.margin.figures.FigureCache`)
+    figure_caches: dict[str, FigureCache] = field(default_factory=dict)
+    #: derived, not written to snapshots: (oracle, now) -> is its price usable then; emptied
+    #: whenever a price, an oracle record or the configuration changes
+    usable: dict[tuple[str, Decimal | None], bool] = field(default_factory=dict)
 
     # -- accounts -------------------------------------------------------------------------
     def account_exists(self, account_id: str) -> bool:
@@ -59,6 +71,17 @@ class EngineState:
 
     def isolated_positions(self, account: Account) -> list[Position]:
         return [p for p in account.positions.values() if p.isolated]
+
+    def figure_cache(self, account: Account) -> FigureCache | None:
+        """The account's position-figure cache, if it holds enough positions to want one."""
+        if len(account.positions) < FIGURE_CACHE_FROM:
+            if account.id in self.figure_caches:
+                del self.figure_caches[account.id]
+            return None
+        cache = self.figure_caches.get(account.id)
+        if cache is None:
+            cache = self.figure_caches[account.id] = {}
+        return cache
 
     def wallet_units(self, account_id: str, market: str) -> int:
         settle = self.book.markets[market].settle

@@ -119,17 +119,26 @@ class RiskFigures(NamedTuple):
         return ARITHMETIC.divide(Decimal(self.assets), Decimal(self.liabilities))
 
 
+#: market -> (position, mark, market spec, value decimals, its figures): figures already
+#: computed for an account, reused while all four are the very same objects
+FigureCache = dict[str, tuple[Position, Decimal, MarketSpec, int, PositionFigures]]
+
+
 def cross_figures(
     balances: Mapping[str, int],
     positions: Iterable[Position],
     book: Book,
     detail: list | None = None,
+    cache: FigureCache | None = None,
 ) -> RiskFigures:
     """The cross part of an account: its balances and its cross positions.
 
     An asset whose oracle has no price yet counts as worth nothing (a debt in it cannot be
     opened: borrowing needs a price). If `detail` is given, (position, PositionFigures)
-    of every position is appended to it.
+    of every position is appended to it. With a `cache`, a position's figures are computed
+    once per (position, mark, spec) — positions, prices and specs are immutable values, so
+    an identical object means identical figures; an account holding many positions (a
+    market maker) then pays, per trade, for the positions that changed, not for all.
 
     This is the hottest exact function of the engine: it runs for both sides of every trade.
     It uses operators, so it must run inside the engine's arithmetic context
@@ -168,7 +177,16 @@ def cross_figures(
     prices = book.prices
     for position in positions:
         market = markets[position.market]
-        figures = position_figures(position, market, prices[market.oracle], decimals)
+        mark = prices[market.oracle]
+        if cache is None:
+            figures = position_figures(position, market, mark, decimals)
+        else:
+            entry = cache.get(position.market)
+            if entry is not None and entry[0] is position and entry[1] is mark and entry[2] is market and entry[3] == decimals:
+                figures = entry[4]
+            else:
+                figures = position_figures(position, market, mark, decimals)
+                cache[position.market] = (position, mark, market, decimals, figures)
         if detail is not None:
             detail.append((position, figures))
         pnl = figures.unrealized_pnl
