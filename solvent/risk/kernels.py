@@ -1,9 +1,17 @@
-"""The hot loop of a price tick, over plain arrays: numpy always, numba when installed.
+"""The hot loops of the screen, over plain arrays: numpy always, numba when installed.
 
     tick(margins, rows, slope_h, slope_f, low, high, delta, price) -> candidate rows
 
 For every line i of one oracle's column (row `rows[i]`): add `slope × delta` to the row's two
 safety margins, and report the row when a margin is ≤ 0 or `price` left (low, high].
+
+    moving_numpy | moving_numba (columns, rows) -> moving[2, rows]
+    margins_numpy | margins_numba (margins, record, moving, rows)
+
+For a full re-anchor: per row, Σ over its lines of `slope × price` (health, free collateral),
+summed line by line in column order; then each margin = sign × constant + moving − band. numpy gathers every column into one array and uses
+`bincount`, which adds its weights in input order; the numba loop scatters column by column
+in the same order: the same products, summed in the same order, so the same bits.
 
 Both kernels do the same IEEE operations in the same order (a product, then a sum; numba
 compiles without fast-math, so nothing is fused or reordered) and report candidates in column
@@ -52,11 +60,82 @@ def _tick_loop(margins, rows, slope_h, slope_f, low, high, delta, price):  # pra
     return out[:found]
 
 
+def moving_numpy(columns: list[tuple[np.ndarray, np.ndarray, np.ndarray, float]], rows: int) -> np.ndarray:
+    moving = np.zeros((2, rows))
+    if columns:
+        index = np.concatenate([column[0] for column in columns])
+        for figure in (0, 1):
+            weights = np.concatenate([column[1 + figure] * column[3] for column in columns])
+            moving[figure] = np.bincount(index, weights=weights, minlength=rows)
+    return moving
+
+
+def _scatter_loop(moving, rows, slope_h, slope_f, price):  # pragma: no cover - compiled
+    for i in range(rows.shape[0]):
+        row = rows[i]
+        moving[0, row] += slope_h[i] * price
+        moving[1, row] += slope_f[i] * price
+
+
+def moving_numba(columns: list[tuple[np.ndarray, np.ndarray, np.ndarray, float]], rows: int) -> np.ndarray:
+    scatter = _numba_loops()[0]
+    moving = np.zeros((2, rows))
+    for column_rows, slope_h, slope_f, price in columns:
+        scatter(moving, column_rows, slope_h, slope_f, price)
+    return moving
+
+
+def use_numba_for(kernel_name: str, lines: int) -> bool:
+    """Whether a screen with kernel `kernel_name` runs a loop over `lines` lines in numba."""
+    return kernel_name == "numba" and (_forced_numba() or lines >= NUMBA_FROM)
+
+
+def margins_numpy(margins: np.ndarray, record: np.ndarray, moving: np.ndarray, rows: int) -> None:
+    """margin = sign × constant + moving − band, per figure, for every row holding one
+    (a finite health margin); the others stay infinite. `record` columns: CONST_H, CONST_F,
+    SIGN_H, SIGN_F, BAND."""
+    present = np.isfinite(margins[0, :rows])
+    record = record[:rows]
+    for figure in (0, 1):
+        value = record[:, 2 + figure] * record[:, figure] + moving[figure, :rows]
+        margins[figure, :rows] = np.where(present, value - record[:, 4], np.inf)
+
+
+def _margins_loop(margins, record, moving, rows):  # pragma: no cover - compiled
+    for row in range(rows):
+        if np.isfinite(margins[0, row]):
+            band = record[row, 4]
+            margins[0, row] = (record[row, 2] * record[row, 0] + moving[0, row]) - band
+            margins[1, row] = (record[row, 3] * record[row, 1] + moving[1, row]) - band
+        else:
+            margins[1, row] = np.inf
+
+
+def margins_numba(margins: np.ndarray, record: np.ndarray, moving: np.ndarray, rows: int) -> None:
+    _numba_loops()[1](margins, record, moving, rows)
+
+
 #: Columns shorter than this stay on numpy: numba's import and first compile (about a
 #: second) only pay off on large books, and small runs (a CLI replay, the demo) skip them.
 NUMBA_FROM = 20_000
 
 _compiled: list[Kernel | None] = []
+_compiled_scatter: list = []
+
+
+def _numba_loops() -> tuple:
+    """The compiled loops of a full re-anchor (scatter, margins), loaded once (numba must be
+    installed)."""
+    if not _compiled_scatter:
+        import numba
+
+        compile_ = numba.njit(cache=False, fastmath=False, nogil=True)
+        _compiled_scatter.append((compile_(_scatter_loop), compile_(_margins_loop)))
+    return _compiled_scatter[0]
+
+
+def _forced_numba() -> bool:
+    return os.environ.get("SOLVENT_KERNEL", "") == "numba"
 
 
 def _numba_kernel() -> Kernel | None:

@@ -354,21 +354,19 @@ class HealthScreen:
         """Recompute every margin from the constants (no accumulated error)."""
         self.flush()
         n = self._rows
-        cap = self.record.shape[0]
-        record = self.record[:n]
-        present = np.isfinite(self.margins[0, :n])
-        parts = [(column.arrays(), self.prices[index]) for index, column in enumerate(self.columns) if len(column)]
-        moving = np.zeros((2, cap))
-        if parts:
-            rows = np.concatenate([arrays[0] for arrays, _ in parts])
-            for figure in (0, 1):
-                weights = np.concatenate([arrays[1 + figure] * price for arrays, price in parts])
-                moving[figure] = np.bincount(rows, weights=weights, minlength=cap)
-            del rows, weights
-        del parts  # the column views: a column may grow again
-        for figure, (const, sign) in enumerate(((CONST_H, SIGN_H), (CONST_F, SIGN_F))):
-            value = record[:, sign] * record[:, const] + moving[figure, :n]  # = sign × figure
-            self.margins[figure, :n] = np.where(present, value - record[:, BAND], _INF)
+        columns = []
+        for index, column in enumerate(self.columns):
+            if len(column):
+                rows, slope_h, slope_f, _, _ = column.arrays()
+                columns.append((rows, slope_h, slope_f, float(self.prices[index])))
+        if kernels.use_numba_for(self.kernel_name, sum(len(column[0]) for column in columns)):
+            moving = kernels.moving_numba(columns, n)
+            del columns  # the column views: a column may grow again
+            kernels.margins_numba(self.margins, self.record, moving, n)
+        else:
+            moving = kernels.moving_numpy(columns, n)
+            del columns
+            kernels.margins_numpy(self.margins, self.record, moving, n)
 
     # -- reading (tests and diagnostics) ----------------------------------------------------
     def estimate(self, row: int) -> tuple[float, float]:
