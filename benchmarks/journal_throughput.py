@@ -29,7 +29,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:  # run from a checkout without installing
+try:  # the installed solvent (pure, or compiled by tools/install-compiled.sh)...
+    import solvent  # noqa: F401
+except ImportError:  # ...or the checkout's, run without installing
     sys.path.insert(0, str(ROOT))
 
 import msgspec  # noqa: E402

@@ -36,7 +36,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:  # run from a checkout without installing
+try:  # the installed solvent (pure, or compiled by tools/install-compiled.sh)...
+    import solvent  # noqa: F401
+except ImportError:  # ...or the checkout's, run without installing
     sys.path.insert(0, str(ROOT))
 
 import msgspec  # noqa: E402
@@ -55,6 +57,13 @@ def _walk(value: Any) -> int:
     if isinstance(value, list):
         return sum(_walk(v) for v in value) + len(value)
     return 1
+
+
+def _build() -> str:
+    """"compiled" when the engine's modules are mypyc extensions (SOLVENT_COMPILE=1), else "pure"."""
+    import solvent.engine.engine as engine_module
+
+    return "compiled" if str(engine_module.__file__).endswith(".so") else "pure"
 
 
 class PathResult:
@@ -177,7 +186,7 @@ def _print_report(report: dict[str, Any]) -> None:
         f"{cfg['markets']} markets · seed {cfg['seed']} · generated in {report['generate_s']:.2f} s · "
         f"{report['stream_bytes'] / 1e6:.1f} MB of JSON lines"
     )
-    console.print(f"Python {report['python']} on {report['machine']} ({report['cpus']} CPUs)")
+    console.print(f"Python {report['python']} on {report['machine']} ({report['cpus']} CPUs), solvent {report['build']}")
     summary = Table(title="Throughput (engine time: the sum of the apply calls)", title_justify="left")
     summary.add_column("path")
     summary.add_column("commands/s", justify="right")
@@ -253,6 +262,7 @@ def main(argv: list[str] | None = None) -> int:
         "stream_bytes": sum(len(line) + 1 for line in lines),
         "generate_s": round(generate_s, 3),
         "python": platform.python_version(),
+        "build": _build(),
         "machine": f"{platform.system()} {platform.machine()}",
         "cpus": os.cpu_count(),
         "baseline": baseline(lines, stream),

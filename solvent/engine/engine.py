@@ -42,7 +42,7 @@ _HANDLERS: dict[type, Callable[[Step, Any], None]] = {
 _QUERIES = (c.AccountQuery, c.OrderCheck)
 
 
-class EngineFault(RuntimeError):
+class EngineFault(Exception):
     """A bug: a handler failed after it had started to change the state."""
 
 
@@ -53,7 +53,7 @@ class Engine:
         self.state = EngineState()
         self.monitor = RiskMonitor(self.state)
 
-    def apply(self, command: dict[str, Any] | str | bytes) -> list[dict[str, Any]]:
+    def apply(self, command: object) -> list[dict[str, Any]]:
         """Apply one command (a dict, or its JSON text) and return the events it caused.
 
         A refused command returns one `rejected` event and changes nothing."""

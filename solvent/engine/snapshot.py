@@ -107,6 +107,9 @@ def _attributes(cls: type, sample: Any | None) -> tuple[str, ...]:
         return tuple(cls._fields)
     if hasattr(cls, "__slots__"):
         return tuple(sorted(cls.__slots__))
+    compiled = getattr(cls, "__mypyc_attrs__", None)
+    if compiled is not None:  # a class compiled by mypyc (SOLVENT_COMPILE=1) has no __dict__
+        return tuple(sorted(a for a in compiled if a != "__dict__"))
     return tuple(sorted(vars(sample))) if sample is not None else ()
 
 

@@ -42,6 +42,7 @@ from __future__ import annotations
 from array import array
 
 import numpy as np
+from mypy_extensions import mypyc_attr
 
 from . import kernels
 
@@ -111,6 +112,7 @@ class OracleColumn:
                      for values in (self.rows, self.slope_h, self.slope_f, self.low, self.high))
 
 
+@mypyc_attr(native_class=False)  # compiled (SOLVENT_COMPILE=1), yet its methods stay replaceable: `solvent bench` times them
 class HealthScreen:
     """Rows of risk units; see the module."""
 
@@ -138,7 +140,7 @@ class HealthScreen:
 
     # -- storage --------------------------------------------------------------------------
     def _allocate(self, rows: int) -> None:
-        old = self.__dict__.get("record")
+        old = getattr(self, "record", None)
         margins = np.full((2, rows), _INF)
         record = np.tile(np.array(_EMPTY_RECORD), (rows, 1))
         if old is not None:

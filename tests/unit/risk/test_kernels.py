@@ -64,7 +64,7 @@ def test_screens_with_either_kernel_pick_the_same_candidates():
                  for k in rng.choice(3, size=rng.integers(1, 4), replace=False)]
         for screen in screens:
             row = screen.new_row()
-            screen.anchor(row, float(health), float(free), health < 0, free < 0, lines, 3, 1e-6)
+            screen.anchor(row, float(health), float(free), bool(health < 0), bool(free < 0), lines, 3, 1e-6)
     for _ in range(300):
         index, price = int(rng.integers(0, 3)), float(rng.uniform(50, 200))
         first, second = (screen.tick(index, price) for screen in screens)
