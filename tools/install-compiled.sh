@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Install solvent with its per-command path compiled by mypyc into a new virtual environment.
+# Install solvent with its per-command path compiled by mypyc, and numba for the screen's
+# kernels (the `fast` extra), into a new virtual environment.
 #
 #     bash tools/install-compiled.sh [VENV]        (default: .venv-compiled)
 #
@@ -11,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 venv="${1:-.venv-compiled}"
 python3 -m venv "$venv"
-"$venv/bin/pip" install -q "setuptools>=68" wheel "mypy>=1.10" "msgspec>=0.18" "numpy>=1.26" "typer>=0.12" "rich>=13" "mypy_extensions>=1.0"
+"$venv/bin/pip" install -q "setuptools>=68" wheel "mypy>=1.10" "msgspec>=0.18" "numpy>=1.26" "typer>=0.12" "rich>=13" "mypy_extensions>=1.0" "numba>=0.60"
 rm -rf build
 SOLVENT_COMPILE=1 "$venv/bin/pip" install -q --no-build-isolation .
 rm -rf build

@@ -95,7 +95,7 @@ def test_moving_sums_are_identical_in_both_kernels_and_are_the_definition(case):
     columns, rows = case
     by_numpy = kernels.moving_numpy(columns, rows)
     by_numba = kernels.moving_numba(columns, rows)
-    assert by_numpy.tobytes() == by_numba.tobytes()
+    assert by_numpy.tobytes() == np.ascontiguousarray(by_numba.T).tobytes()
     expected = np.zeros((2, rows))
     for column_rows, slope_h, slope_f, price in columns:
         for i, row in enumerate(column_rows):
@@ -138,7 +138,7 @@ def test_rebuilt_margins_are_identical_in_both_kernels_and_are_the_definition(ro
     moving = np.array([[values() for _ in range(rows)] for _ in range(2)])
     by_numpy, by_numba = margins.copy(), margins.copy()
     kernels.margins_numpy(by_numpy, record, moving, rows)
-    kernels.margins_numba(by_numba, record, moving, rows)
+    kernels.margins_numba(by_numba, record, np.ascontiguousarray(moving.T), rows)
     assert by_numpy.tobytes() == by_numba.tobytes()
     for row in range(rows):
         if margins[0, row] == INF:
