@@ -1,7 +1,7 @@
 """Loading a whole book at once: balances and cross positions written straight into the
 engine's own state, checked, then evaluated once.
 
-`Engine.apply` admits one command at a time (about 4,000 a second); a venue migrating a
+`Engine.apply` admits one command at a time (thousands a second); a venue migrating a
 million accounts, or a researcher starting from a snapshot of one, needs the book in
 seconds to minutes. `load_book` takes what the book *is* — every account's balances and
 positions — validates all of it before it changes anything, posts each balance as a deposit

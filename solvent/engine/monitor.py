@@ -236,39 +236,18 @@ class RiskMonitor:
                 entry = legs.get(position.market)
                 if entry is None or entry[0] is not pf:
                     entry = legs[position.market] = (pf, self._leg(position, pf))
-                index, d_health, d_free, low, high = entry[1]
-                line = lines.get(index)
-                if line is None:
-                    line = lines[index] = [0.0, 0.0, 0.0, _INF]
-                line[0] += d_health
-                line[1] += d_free
-                if low > line[2]:
-                    line[2] = low
-                if high < line[3]:
-                    line[3] = high
+                _merge_leg(lines, entry[1])
         else:
             self._leg_caches.pop(account.id, None)
             for position, pf in detail:
-                self._add_leg(lines, position, pf)
+                _merge_leg(lines, self._leg(position, pf))
         self._anchor((account.id, ""), figures, lines, terms)
 
     def _anchor_isolated(self, unit: Unit, figures: RiskFigures, detail: list[tuple]) -> None:
         lines: dict[int, list[float]] = {}
         for position, pf in detail:
-            self._add_leg(lines, position, pf)
+            _merge_leg(lines, self._leg(position, pf))
         self._anchor(unit, figures, lines, 3)
-
-    def _add_leg(self, lines: dict[int, list[float]], position: Position, pf: PositionFigures) -> None:
-        oracle, d_health, d_free, low, high = self._leg(position, pf)
-        line = lines.get(oracle)
-        if line is None:
-            line = lines[oracle] = [0.0, 0.0, 0.0, _INF]
-        line[0] += d_health
-        line[1] += d_free
-        if low > line[2]:
-            line[2] = low
-        if high < line[3]:
-            line[3] = high
 
     def _leg(self, position: Position, pf: PositionFigures) -> tuple[int, float, float, float, float]:
         """A position's part of its oracle's line: health moves by q − |q| × mmr per unit of
@@ -313,3 +292,18 @@ class RiskMonitor:
         self._floats.clear()
         self._asset_weights.clear()
         self._leg_caches.clear()
+
+
+def _merge_leg(lines: dict[int, list[float]], leg: tuple[int, float, float, float, float]) -> None:
+    """Add a position's leg to its oracle's line: slopes add up, the price interval is the
+    intersection."""
+    oracle, d_health, d_free, low, high = leg
+    line = lines.get(oracle)
+    if line is None:
+        line = lines[oracle] = [0.0, 0.0, 0.0, _INF]
+    line[0] += d_health
+    line[1] += d_free
+    if low > line[2]:
+        line[2] = low
+    if high < line[3]:
+        line[3] = high

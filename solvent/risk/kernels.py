@@ -31,14 +31,16 @@ Kernel = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, n
 
 def tick_numpy(margins: np.ndarray, rows: np.ndarray, slope_h: np.ndarray, slope_f: np.ndarray,
                low: np.ndarray, high: np.ndarray, delta: float, price: float) -> np.ndarray:
-    health = margins[0, rows]
-    free = margins[1, rows]
+    health = margins[0].take(rows)
+    free = margins[1].take(rows)
     if delta:
         health += slope_h * delta
         free += slope_f * delta
-        margins[0, rows] = health
-        margins[1, rows] = free
-    flagged = (health <= 0.0) | (free <= 0.0) | (low >= price) | (high < price)
+        margins[0].put(rows, health)
+        margins[1].put(rows, free)
+    flagged = np.minimum(health, free) <= 0.0
+    flagged |= low >= price
+    flagged |= high < price
     return rows[flagged]
 
 
