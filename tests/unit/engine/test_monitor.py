@@ -17,7 +17,6 @@ from typing import Any
 import pytest
 
 from solvent import Engine
-from solvent.engine.monitor import RiskMonitor
 
 from ._steps import ok
 
@@ -104,21 +103,24 @@ def test_liquidatable_at_minus_one_quantum_not_at_zero():
     assert ("alice", "") not in e.monitor.liquidatable
 
 
-@pytest.fixture
-def evaluated(monkeypatch) -> list[str]:
-    """Every account id RiskMonitor.evaluate is called with, in order."""
+def watch(e: Engine) -> list[str]:
+    """From now on, the accounts each price tick hands to the exact evaluation: the owners of
+    the screen's candidate rows, in order. (Observed at the screen, which stays an ordinary
+    Python class in the compiled build, so that this sees the same thing in both builds.)"""
     seen: list[str] = []
-    original = RiskMonitor.evaluate
+    screen, owners = e.monitor.screen, e.monitor.owners
+    original = screen.tick
 
-    def spy(self, account_id, *args, **kwargs):
-        seen.append(account_id)
-        return original(self, account_id, *args, **kwargs)
+    def spy(index: int, price: float):
+        rows = original(index, price)
+        seen.extend(sorted({owners[int(row)][0] for row in rows}))
+        return rows
 
-    monkeypatch.setattr(RiskMonitor, "evaluate", spy)
+    screen.tick = spy  # type: ignore[method-assign]
     return seen
 
 
-def test_a_tick_evaluates_only_accounts_near_zero(evaluated):
+def test_a_tick_evaluates_only_accounts_near_zero():
     """alice: 1,000,000 USDC, long 1 @100 — free collateral ~999,990, far from zero.
     bob: 10 USDC, long 1 @100 — free collateral 0. maker: short 2 with 1,000,000.
     Tick 99.9: bob's free collateral crosses to −0.09 (a call); alice's and the maker's
@@ -127,7 +129,7 @@ def test_a_tick_evaluates_only_accounts_near_zero(evaluated):
     e = setup()
     open_long(e, "alice", "1000000")
     open_long(e, "bob", "10")
-    evaluated.clear()
+    evaluated = watch(e)
     events = tick(e, "99.9")
     assert calls(events) == [("bob", "4.905000", "-0.090000")]
     assert evaluated == ["bob"]
@@ -137,7 +139,7 @@ def test_a_tick_evaluates_only_accounts_near_zero(evaluated):
     assert e.account("bob")["free_collateral"] == "-0.180000"
 
 
-def test_the_screen_misses_no_crossing_over_a_walk(evaluated):
+def test_the_screen_misses_no_crossing_over_a_walk():
     """A walk of ticks around bob's zero (free collateral = 10 + (M − 100) − M / 10 = 0.9 M
     − 90: zero at M = 100). Each tick that crosses zero from >= 0 emits exactly one call:
     the expected calls are those of the hand-computed sign sequence."""
@@ -155,7 +157,7 @@ def test_the_screen_misses_no_crossing_over_a_walk(evaluated):
     # 100.000001: 10.000001 − ⌈10.0000001⌉ = 10.000001 − 10.000001 = 0 (recovered)
     # 99:     9 − 9.9 = −0.9                   → call
     expected_call = [False, True, False, False, False, True, False, True]
-    evaluated.clear()
+    evaluated = watch(e)
     for price, call in zip(walk, expected_call):
         got = [c[0] for c in calls(tick(e, price))]
         assert got == (["bob"] if call else []), price

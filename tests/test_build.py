@@ -1,0 +1,32 @@
+"""Which build of solvent the tests run against: the pure-Python source (the README's
+editable install) or the modules compiled by mypyc (`tools/install-compiled.sh`). CI runs the
+suite on both and sets SOLVENT_EXPECT_BUILD, so that a run meant for the compiled build
+cannot quietly test the pure source instead."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+import solvent.engine.engine as engine_module
+import solvent.margin.figures as figures_module
+import solvent.risk.kernels as kernels_module
+
+
+def _build() -> str:
+    compiled = [str(m.__file__).endswith(".so") for m in (engine_module, figures_module)]
+    assert len(set(compiled)) == 1, "a mix of compiled and pure modules"
+    return "compiled" if compiled[0] else "pure"
+
+
+def test_the_build_is_the_one_expected() -> None:
+    expected = os.environ.get("SOLVENT_EXPECT_BUILD")
+    if expected is None:
+        pytest.skip("SOLVENT_EXPECT_BUILD not set")
+    assert _build() == expected
+
+
+def test_the_kernels_are_never_compiled_by_mypyc() -> None:
+    """numba compiles them from their Python source; a mypyc build would break it."""
+    assert str(kernels_module.__file__).endswith(".py")
