@@ -9,9 +9,10 @@ safety margins, and report the row when a margin is ≤ 0 or `price` left (low, 
     margins_numpy | margins_numba (margins, record, moving, rows)
 
 For a full re-anchor: per row, Σ over its lines of `slope × price` (health, free collateral),
-summed line by line in column order; then each margin = sign × constant + moving − band. numpy gathers every column into one array and uses
-`bincount`, which adds its weights in input order; the numba loop scatters column by column
-in the same order: the same products, summed in the same order, so the same bits.
+summed line by line in column order; then each margin = sign × constant + moving − band.
+numpy gathers every column into one array and uses `bincount`, which adds its weights in
+input order; the numba loop scatters column by column in the same order: the same products,
+summed in the same order, so the same bits.
 
 Both kernels do the same IEEE operations in the same order (a product, then a sum; numba
 compiles without fast-math, so nothing is fused or reordered) and report candidates in column
@@ -63,6 +64,8 @@ def _tick_loop(margins, rows, slope_h, slope_f, low, high, delta, price):  # pra
 
 
 def moving_numpy(columns: list[tuple[np.ndarray, np.ndarray, np.ndarray, float]], rows: int) -> np.ndarray:
+    """[2, rows]: per row, Σ slope_health × price and Σ slope_free × price over `columns`
+    ((rows, slope_h, slope_f, price) each)."""
     moving = np.zeros((2, rows))
     if columns:
         index = np.concatenate([column[0] for column in columns])
@@ -125,18 +128,18 @@ def margins_numba(margins: np.ndarray, record: np.ndarray, moving: np.ndarray, r
 NUMBA_FROM = 20_000
 
 _compiled: list[Kernel | None] = []
-_compiled_scatter: list = []
+_compiled_rebuild: list = []
 
 
 def _numba_loops() -> tuple:
     """The compiled loops of a full re-anchor (scatter, margins), loaded once (numba must be
     installed)."""
-    if not _compiled_scatter:
+    if not _compiled_rebuild:
         import numba
 
         compile_ = numba.njit(cache=False, fastmath=False, nogil=True)
-        _compiled_scatter.append((compile_(_scatter_loop), compile_(_margins_loop)))
-    return _compiled_scatter[0]
+        _compiled_rebuild.append((compile_(_scatter_loop), compile_(_margins_loop)))
+    return _compiled_rebuild[0]
 
 
 def _forced_numba() -> bool:
