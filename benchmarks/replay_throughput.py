@@ -43,6 +43,7 @@ except ImportError:  # ...or the checkout's, run without installing
 
 import msgspec  # noqa: E402
 
+import solvent  # noqa: E402
 from solvent import Engine  # noqa: E402
 from solvent.simulation.scenario import Scenario, ScenarioConfig  # noqa: E402
 
@@ -57,13 +58,6 @@ def _walk(value: Any) -> int:
     if isinstance(value, list):
         return sum(_walk(v) for v in value) + len(value)
     return 1
-
-
-def _build() -> str:
-    """"compiled" when the engine's modules are mypyc extensions (SOLVENT_COMPILE=1), else "pure"."""
-    import solvent.engine.engine as engine_module
-
-    return "compiled" if str(engine_module.__file__).endswith(".so") else "pure"
 
 
 class PathResult:
@@ -262,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
         "stream_bytes": sum(len(line) + 1 for line in lines),
         "generate_s": round(generate_s, 3),
         "python": platform.python_version(),
-        "build": _build(),
+        "build": solvent.build(),
         "machine": f"{platform.system()} {platform.machine()}",
         "cpus": os.cpu_count(),
         "baseline": baseline(lines, stream),

@@ -36,6 +36,7 @@ import time
 from decimal import Decimal, localcontext
 from typing import Any
 
+from .. import build
 from ..domain.ids import is_system
 from ..domain.numbers import ARITHMETIC
 from ..engine import Engine
@@ -95,6 +96,7 @@ def run_bench(accounts: int = 1_000_000, markets: int = 200, seed: int = 1, tick
     del balances, holdings
     gc.collect()
     result["kernel"] = screen.kernel_name
+    result["build"] = build()
     result["screen_rows"] = screen.rows
     result["screen_lines"] = screen.lines
 
