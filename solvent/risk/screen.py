@@ -256,14 +256,20 @@ class HealthScreen:
             sign_h = -1.0 if h_negative else 1.0
             sign_f = -1.0 if f_negative else 1.0
             moving_h = moving_f = spread = 0.0
-            held = self._lines_of(row)
-            slots = {index: slot for index, slot in held} if len(held) == len(lines) else None
-            if slots is not None and all(line[0] in slots for line in lines):
+            count = self._line_count[row]
+            targets = None
+            if count == len(lines) and row not in self._overflow:
+                base_line = row * WIDTH
+                slots = dict(zip(self._line_oracle[base_line:base_line + count],
+                                 self._line_slot[base_line:base_line + count]))
+                targets = [slots.get(line[0], -1) for line in lines]
+                if -1 in targets:
+                    targets = None
+            if targets is not None:
                 # the common case (a trade in a market the row already holds): the row keeps
                 # its oracles, so every line is rewritten where it is
-                for index, s_h, s_f, lo, hi in lines:
+                for (index, s_h, s_f, lo, hi), slot in zip(lines, targets):
                     column = self.columns[index]
-                    slot = slots[index]
                     column.slope_h[slot] = sign_h * s_h
                     column.slope_f[slot] = sign_f * s_f
                     column.low[slot] = lo * (1 + EDGE) if lo > 0 else lo
@@ -275,7 +281,7 @@ class HealthScreen:
             else:
                 # a line in an oracle the row already had is rewritten in place; the others
                 # are appended, and the row's lines in oracles it no longer has are removed
-                kept = {index: slot for index, slot in held}
+                kept = {index: slot for index, slot in self._lines_of(row)}
                 placed: list[list[int]] = []
                 for index, s_h, s_f, lo, hi in lines:
                     column = self.columns[index]
