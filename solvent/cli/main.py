@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 
 import typer
 from rich.console import Console
 
-from .replay import ReplayError, open_input, open_output, replay, write_state
+from .replay import ReplayError, close_output, open_input, open_output, replay, write_state
 
 app = typer.Typer(
     add_completion=False,
@@ -82,8 +81,7 @@ def replay_command(
         try:
             engine, summary = replay(source, sink, on_rejected=report)
         finally:
-            if sink is not None and sink is not sys.stdout.buffer:
-                sink.close()
+            close_output(sink)
         if state_out:
             write_state(engine, state_out)
     except ReplayError as error:
@@ -120,8 +118,7 @@ def _durable_replay(source, db: str, events_out: str | None, state_out: str | No
         _err.print(f"solvent replay: {error}", markup=False)
         raise typer.Exit(3) from None
     finally:
-        if sink is not None and sink is not sys.stdout.buffer:
-            sink.close()
+        close_output(sink)
         store.close()
     for note in summary.notes:
         _err.print(f"solvent replay: {note}", markup=False)
@@ -249,8 +246,7 @@ def events_command(
         _err.print(f"solvent events: {error}", markup=False)
         raise typer.Exit(3) from None
     finally:
-        if sink is not None and sink is not sys.stdout.buffer:
-            sink.close()
+        close_output(sink)
         store.close()
 
 

@@ -89,11 +89,16 @@ def open_output(path: str) -> IO[bytes]:
         raise ReplayError(f"{path}: cannot write ({error.strerror})") from None
 
 
+def close_output(target: IO[bytes] | None) -> None:
+    """Close what `open_output` opened (standard output stays open)."""
+    if target is not None and target is not sys.stdout.buffer:
+        target.close()
+
+
 def write_state(engine: Engine, path: str) -> None:
     data = msgspec.json.format(msgspec.json.encode(engine.state_document()), indent=2) + b"\n"
     target = open_output(path)
     try:
         target.write(data)
     finally:
-        if target is not sys.stdout.buffer:
-            target.close()
+        close_output(target)
