@@ -96,10 +96,11 @@ class Engine:
                 if state.ledger.postings != changed_before:
                     raise EngineFault(f"{type(error).__name__}: {error}") from error
                 raise Rejection("internal_error", f"{type(error).__name__}: {error}") from None
-            try:
-                liquidation.run(step)
-            except Exception as error:  # a bug: the command's own changes are already posted
-                raise EngineFault(f"liquidation failed: {type(error).__name__}: {error}") from error
+            if not isinstance(body, _QUERIES):  # a query changes nothing, not even by liquidating
+                try:
+                    liquidation.run(step)
+                except Exception as error:  # a bug: the command's own changes are already posted
+                    raise EngineFault(f"liquidation failed: {type(error).__name__}: {error}") from error
         state.clock = now
         if envelope.client_id is not None and not isinstance(body, _QUERIES):
             state.applied_ids.add(envelope.client_id)

@@ -367,3 +367,37 @@ def test_a_fund_worth_nothing_leaves_the_loss_to_the_policy():
     assert (loss["amount"], loss["haircut"], loss["collected"]) == ("3000.000000", "0.06", "3000.000000")
     assert balance(engine, "lender") == "47000.000000"
     assert engine.account("@insurance")["equity"] == "0.000000"
+
+
+def test_a_query_never_liquidates_a_unit_left_waiting():
+    """One borrow liquidation per unit and command (LIQUIDATION.md §1): a crash leaves a1's
+    position closed and a USDC debt still in breach after the first one. An `order_check`
+    or `account` query that follows changes nothing; the next applied command (a deposit by
+    another account) takes the unit up again."""
+    eth = {"op": "asset", "id": "ETH", "decimals": 8, "oracle": "ETH-USD", "weight_init": "0.8",
+           "weight_maint": "0.85", "liability_weight_init": "1.25", "liability_weight_maint": "1.1"}
+    steth = {"op": "asset", "id": "stETH", "decimals": 8, "oracle": "ETH-USD", "weight_init": "0.7",
+             "weight_maint": "0.8", "yield": {"exchange_rate": "1.05", "apy": "0.04"}}
+    eth_perp = {"op": "market", "id": "ETH-PERP", "oracle": "ETH-USD", "settle": "USDC", "step_size": "0.01",
+                "liquidation_fee": "0.01", "tiers": [{"max_notional": "5000", "mmr": "0.01", "max_leverage": "50"},
+                                                    {"max_notional": "20000", "mmr": "0.025", "max_leverage": "20"},
+                                                    {"mmr": "0.05", "max_leverage": "10"}]}
+    engine = Engine()
+    for command in (USDC, eth, steth, eth_perp, {"op": "price", "oracle": "ETH-USD", "price": "3000"}):
+        ok(engine, command)
+    for account in ("a1", "a2"):
+        ok(engine, {"op": "deposit", "account": account, "asset": "USDC", "amount": "250"})
+        ok(engine, {"op": "deposit", "account": account, "asset": "ETH", "amount": "1"})
+        ok(engine, {"op": "deposit", "account": account, "asset": "stETH", "amount": "1"})
+    ok(engine, {"op": "trade", "market": "ETH-PERP", "buyer": "a1", "seller": "a2", "size": "16.18", "price": "3000"})
+    crash = ok(engine, {"op": "price", "oracle": "ETH-USD", "price": "2700"})
+    assert [e["collateral_asset"] for e in named(crash, "borrow_liquidation")] == ["ETH"]
+    assert ("a1", "") in engine.monitor.liquidatable  # still in breach: it waits for the next command
+    before = engine.state_hash()
+    for query in ({"op": "order_check", "account": "a1", "market": "ETH-PERP", "size": "0.01", "price": "2700"},
+                  {"op": "account", "account": "a1"}):
+        events = engine.apply(query)
+        assert [e["event"] for e in events] in (["order_check"], ["account"])
+        assert engine.state_hash() == before
+    after = ok(engine, {"op": "deposit", "account": "a2", "asset": "USDC", "amount": "1"})
+    assert [e["collateral_asset"] for e in named(after, "borrow_liquidation")] == ["stETH"]
