@@ -12,7 +12,7 @@ from ..domain.position import Position
 from ..domain.rounding import scale
 from ..domain.specs import AssetSpec, MarketSpec
 from ..margin.figures import RiskFigures, cross_figures
-from .oracles import account_oracles, require_usable
+from .oracles import account_oracles, every_price_usable, require_usable
 from .state import EngineState
 
 
@@ -111,7 +111,7 @@ def outflow(state: EngineState, account: Account, spec: AssetSpec, amount: int, 
     if leaves_venue and amount > ledger.net_deposits(spec.id):
         raise Rejection("insufficient_liquidity", f"the venue holds less {spec.id} than that")
     figures = cross_after(state, account, {spec.id: -amount})
-    if figures.at_risk:
+    if figures.at_risk and not every_price_usable(state, now):
         depends = account_oracles(state, account)
         if borrowed > 0 and spec.oracle is not None:
             depends.append(spec.oracle)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from ..domain.commands import ExchangeRate, Funding, PriceUpdate
 from ..domain.errors import Rejection
 from ..domain.ids import INSURANCE, isolated_wallet, pnl_pool, wallet_owner
-from ..domain.numbers import ARITHMETIC, format_exact, format_units
-from ..domain.rounding import Figure, to_units
+from ..domain.numbers import format_exact, format_units
+from ..domain.rounding import Figure, rounder, scale
 from ..ledger import Transfer
 from ..market_data.oracle_guard import NEW_ORACLE, is_stale, judge
 from ..market_data.yield_rate import clamp_reported, rate_cap
@@ -54,24 +54,35 @@ def funding(step: Step, command: Funding) -> None:
     oracles.require_usable(state, [spec.oracle], step.now, f"funding of {spec.id}")
     decimals = state.book.assets[spec.settle].decimals
     pool = pnl_pool(spec.id)
+    settle = spec.settle
+    # each position pays size × mark × rate; in settle quantums that is size × (mark × rate
+    # × 10^decimals): one exact product per holder, then rounded as the table says
+    per_size = mark * command.rate * scale(decimals)
+    paid_units, received_units = rounder(Figure.FUNDING_PAID), rounder(Figure.FUNDING_RECEIVED)
+    accounts = state.accounts
+    market = spec.id
     moves: list[Transfer] = []
-    changes: list[tuple[str, bool, int]] = []  # (account, isolated, signed units)
+    changes: list[tuple[tuple[str, str], int]] = []  # (risk unit, signed units)
     paid = received = 0
-    holders = sorted(state.holders.get(spec.id, ()))
-    for account_id in holders:
-        position = state.accounts[account_id].positions[spec.id]
-        payer = isolated_wallet(account_id, spec.id) if position.isolated else account_id
-        payment = ARITHMETIC.multiply(ARITHMETIC.multiply(position.size, mark), command.rate)
+    for account_id in sorted(state.holders.get(market, ())):
+        position = accounts[account_id].positions[market]
+        payment = position.size * per_size
+        if not payment:
+            continue
+        if position.isolated:
+            payer, unit = isolated_wallet(account_id, market), (account_id, market)
+        else:
+            payer, unit = account_id, (account_id, "")
         if payment > 0:
-            units = to_units(payment, decimals, Figure.FUNDING_PAID)
-            moves.append(Transfer(payer, pool, spec.settle, units))
+            units = paid_units(payment)
+            moves.append(Transfer(payer, pool, settle, units))
             paid += units
-            changes.append((account_id, position.isolated, -units))
-        elif payment < 0:
-            units = to_units(-payment, decimals, Figure.FUNDING_RECEIVED)
-            moves.append(Transfer(pool, payer, spec.settle, units))
+            changes.append((unit, -units))
+        else:
+            units = received_units(-payment)
+            moves.append(Transfer(pool, payer, settle, units))
             received += units
-            changes.append((account_id, position.isolated, units))
+            changes.append((unit, units))
     dust = paid - received
     if dust < 0:  # only possible if positions do not net to zero, which trades never allow
         raise Rejection("internal_error", "funding legs do not balance")
@@ -79,19 +90,14 @@ def funding(step: Step, command: Funding) -> None:
     state.ledger.post(moves)
     step.emit("funding", market=spec.id, rate=format_exact(command.rate), paid=format_units(paid, decimals),
               received=format_units(received, decimals), dust=format_units(dust, decimals))
-    for account_id, _, units in changes:
+    for (account_id, _), units in changes:
         if account_id == INSURANCE:  # the backstop's own positions pay and receive funding too
             step.insurance_fund(spec.settle, units, "funding")
     if dust:
         step.insurance_fund(spec.settle, dust, "funding_rounding")
-    _rescreen(step, spec.id, spec.settle, changes)
-
-
-def _rescreen(step: Step, market: str, settle: str, changes: list[tuple[str, bool, int]]) -> None:
-    """Funding moved settle-asset balances by known amounts: the screen shifts the holders'
-    rows; only what it flags is evaluated exactly."""
-    moves = [((account_id, market if isolated else ""), units) for account_id, isolated, units in changes]
-    step.evaluate(*step.monitor.quote_balance_moves(settle, moves))
+    # balances moved by known amounts: the screen shifts the holders' rows; only what it
+    # flags is evaluated exactly
+    step.evaluate(*step.monitor.quote_balance_moves(settle, changes))
 
 
 def exchange_rate(step: Step, command: ExchangeRate) -> None:

@@ -111,16 +111,6 @@ class RiskMonitor:
         else:
             self.isolated_units.pop(account_id, None)
 
-    def shift(self, shifts: list[tuple[Unit, float, float]]) -> set[str]:
-        """Units whose health and free collateral moved by known amounts (in the value
-        currency): the screen moves them; returns the accounts it flags for exact evaluation."""
-        rows = []
-        for unit, delta_h, delta_f in shifts:
-            row = self.rows.get(unit)
-            if row is not None:
-                rows.append((row, delta_h, delta_f))
-        return {self.owners[row][0] for row in self.screen.shift(rows)}
-
     def quote_balance_moves(self, asset: str, changes: list[tuple[Unit, int]]) -> set[str]:
         """Units whose balance of the quote asset `asset` (priced 1) moved by known quantums,
         already posted (funding, a socialized haircut): shift their screen rows by the
@@ -130,23 +120,29 @@ class RiskMonitor:
         state = self.state
         spec = state.book.assets[asset]
         unit_value = 10.0 ** -spec.decimals
+        weights = {  # (maintenance, initial) weight of a balance by its sign
+            False: (float(spec.weight_maint), float(spec.weight_init)),
+            True: (float(spec.debt_weight_maint), float(spec.debt_weight_init)),
+        }
+        balance = state.ledger.balance
+        rows = self.rows
         shifts = []
         exact = set()
         for unit, units in changes:
+            row = rows.get(unit)
             value = units * unit_value
-            account_id, market = unit
-            if market:
-                shifts.append((unit, value, value))
+            if unit[1]:  # an isolated wallet: weight 1
+                if row is not None:
+                    shifts.append((row, value, value))
                 continue
-            new = state.ledger.balance(account_id, asset)
-            old = new - units
-            if (old < 0) != (new < 0):
-                exact.add(account_id)
-            elif new >= 0:
-                shifts.append((unit, value * float(spec.weight_maint), value * float(spec.weight_init)))
-            else:
-                shifts.append((unit, value * float(spec.debt_weight_maint), value * float(spec.debt_weight_init)))
-        return self.shift(shifts) | exact
+            new = balance(unit[0], asset)
+            negative = new < 0
+            if (new - units < 0) != negative:
+                exact.add(unit[0])
+            elif row is not None:
+                w_maint, w_init = weights[negative]
+                shifts.append((row, value * w_maint, value * w_init))
+        return {self.owners[row][0] for row in self.screen.shift(shifts)} | exact
 
     def forget(self, unit: Unit) -> None:
         row = self.rows.pop(unit, None)

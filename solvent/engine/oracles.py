@@ -110,6 +110,30 @@ def account_oracles(state: EngineState, account: Account, market: str | None = N
     return sorted(oracles)
 
 
+#: the key under which `every_price_usable` is remembered in `state.usable` ("*" is no oracle id)
+_EVERY = "*"
+
+
+def every_price_usable(state: EngineState, now: Decimal | None) -> bool:
+    """Is every oracle that has a price usable at `now`? The common case, answered once per
+    (time, price change) and remembered like `oracle_usable`, so that a check over an
+    account's oracles need not look at them one by one."""
+    key = (_EVERY, now)
+    known = state.usable.get(key)
+    if known is None:
+        known = all(oracle_usable(state, oracle, now) for oracle in state.book.prices)
+        state.usable[key] = known
+    return known
+
+
+def require_account_usable(state: EngineState, account: Account, now: Decimal | None, who: str,
+                           market: str | None = None) -> None:
+    """Refuse `oracle_stale` if a price the account's cross figures depend on (and
+    `market`'s, if given) is unusable (`account_oracles`)."""
+    if not every_price_usable(state, now):
+        require_usable(state, account_oracles(state, account, market), now, who)
+
+
 def require_usable(state: EngineState, oracles: Iterable[str], now: Decimal | None, who: str) -> None:
     """Refuse `oracle_stale` if any of `oracles` has no usable price."""
     for oracle in oracles:

@@ -144,7 +144,7 @@ def _check_side(step: Step, plan: SidePlan, role: str) -> None:
     if not plan.increases_risk:
         return
     who = f"{role} {plan.account.id}"
-    oracles.require_usable(step.state, oracles.account_oracles(step.state, plan.account, plan.spec.id), step.now, who)
+    oracles.require_account_usable(step.state, plan.account, step.now, who, plan.spec.id)
     if plan.cross.free_collateral < 0:
         raise Rejection("insufficient_margin", f"{role} {plan.account.id} would have free collateral below zero")
 
@@ -242,7 +242,7 @@ def isolated_margin(step: Step, command: IsolatedMargin) -> None:
             raise Rejection("insufficient_balance", f"{account.id} holds less {settle.id} than that")
         after = checks.cross_after(state, account, {settle.id: -amount})
         if after.at_risk:
-            oracles.require_usable(state, oracles.account_oracles(state, account), step.now, account.id)
+            oracles.require_account_usable(state, account, step.now, account.id)
         if after.free_collateral < 0:
             raise Rejection("insufficient_margin", f"{account.id} would have free collateral below zero")
         state.ledger.post([Transfer(account.id, wallet, settle.id, amount)])
