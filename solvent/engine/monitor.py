@@ -16,6 +16,8 @@ the screen found them.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from ..domain.account import Account
 from ..domain.ids import is_system
 from ..domain.numbers import format_units
@@ -43,11 +45,11 @@ class RiskMonitor:
         self.liquidatable: set[Unit] = set()
         self.margin_called: set[Unit] = set()
         self.isolated_units: dict[str, set[str]] = {}
-        self._floats: dict[str, tuple[int, list[tuple[float, float, float]]]] = {}
+        self._floats: dict[str, tuple[int, list[tuple[float, float, float, Decimal, float]]]] = {}
         self._asset_weights: dict[str, tuple[str, int, float, float, float, float, float] | None] = {}
         #: per account with a figure cache (state.figure_caches): market -> (the position's
         #: figures, its leg), reused while the figures are the same object
-        self._leg_caches: dict[str, dict[str, tuple[PositionFigures, tuple[int, float, float, float, float]]]] = {}
+        self._leg_caches: dict[str, dict[str, tuple[PositionFigures, list]]] = {}
 
     # -- oracles --------------------------------------------------------------------------
     def register_oracle(self, oracle: str) -> None:
@@ -93,8 +95,11 @@ class RiskMonitor:
                                     state.figure_cache(account))
         self._record((account_id, ""), figures, seq, events)
         self._anchor_cross(account, figures, detail)
+        isolated = state.isolated_positions(account)
+        if not isolated and account_id not in self.isolated_units:
+            return
         live = set()
-        for position in state.isolated_positions(account):
+        for position in isolated:
             market = position.market
             live.add(market)
             spec = state.book.markets[market]
@@ -181,18 +186,23 @@ class RiskMonitor:
             self.owners[row] = unit
         return row
 
-    def _anchor(self, unit: Unit, figures: RiskFigures, lines: dict[int, list[float]], terms: int) -> None:
-        """Stage the unit's screen row. An isolated position is watched for its health only
-        (no margin call is about it), so its free-collateral line repeats its health line."""
+    def _anchor(self, unit: Unit, figures: RiskFigures, lines: dict[int, list], terms: int) -> None:
+        """Stage the unit's screen row from its lines ([oracle, health slope, free slope,
+        low, high] per oracle). An isolated position is watched for its health only (no
+        margin call is about it), so its free-collateral line repeats its health line."""
         if not figures.at_risk:
             row = self.rows.get(unit)
             if row is not None:
                 self.screen.clear(row)
             return
         quantum = 10.0 ** -self.state.book.params.value_decimals
-        watched_free = 0 if unit[1] else 1  # an isolated row watches its health line twice
-        rows = [(index, v[0], v[watched_free], v[2], v[3]) for index, v in lines.items()]
-        free = figures.free_collateral if watched_free else figures.health
+        rows = list(lines.values())
+        if unit[1]:
+            for line in rows:
+                line[2] = line[1]
+            free = figures.health
+        else:
+            free = figures.free_collateral
         self.screen.anchor(
             self._row(unit), figures.health * quantum, free * quantum, figures.health < 0, free < 0, rows, terms, quantum
         )
@@ -201,7 +211,7 @@ class RiskMonitor:
         book = self.state.book
         prices = book.prices
         rates = book.exchange_rates
-        lines: dict[int, list[float]] = {}
+        lines: dict[int, list] = {}
         balances = self.state.ledger.balances(account.id)
         terms = len(balances) + 2 * len(detail)
         for asset, units in balances.items():
@@ -217,13 +227,13 @@ class RiskMonitor:
                 amount *= float(rate)
             line = lines.get(oracle_index)
             if line is None:
-                line = lines[oracle_index] = [0.0, 0.0, 0.0, _INF]
+                line = lines[oracle_index] = [oracle_index, 0.0, 0.0, 0.0, _INF]
             if units >= 0:
-                line[0] += amount * w_maint
-                line[1] += amount * w_init
+                line[1] += amount * w_maint
+                line[2] += amount * w_init
             else:
-                line[0] += amount * debt_maint
-                line[1] += amount * debt_init
+                line[1] += amount * debt_maint
+                line[2] += amount * debt_init
         if account.id in self.state.figure_caches:  # many positions: their legs are kept too
             legs = self._leg_caches.get(account.id)
             if legs is None:
@@ -240,20 +250,22 @@ class RiskMonitor:
         self._anchor((account.id, ""), figures, lines, terms)
 
     def _anchor_isolated(self, unit: Unit, figures: RiskFigures, detail: list[tuple]) -> None:
-        lines: dict[int, list[float]] = {}
+        lines: dict[int, list] = {}
         for position, pf in detail:
             _merge_leg(lines, self._leg(position, pf))
         self._anchor(unit, figures, lines, 3)
 
-    def _leg(self, position: Position, pf: PositionFigures) -> tuple[int, float, float, float, float]:
-        """A position's part of its oracle's line: health moves by q − |q| × mmr per unit of
-        price, free collateral by q − |q| / leverage, while the price stays in (low, high]
-        (the notional inside its tier)."""
+    def _leg(self, position: Position, pf: PositionFigures) -> list:
+        """A position's part of its oracle's line, [oracle, health slope, free slope, low,
+        high]: health moves by q − |q| × mmr per unit of price, free collateral by
+        q − |q| / leverage, while the price stays in (low, high] (the notional inside its
+        tier)."""
         oracle, tiers = self._market_floats(position.market)
-        mmr, low, high = tiers[pf.tier]
+        mmr, low, high, max_leverage, max_leverage_float = tiers[pf.tier]
+        leverage = max_leverage_float if pf.leverage is max_leverage else float(pf.leverage)
         size = float(position.size)
         magnitude = size if size > 0 else -size
-        return oracle, size - magnitude * mmr, size - magnitude / float(pf.leverage), low / magnitude, high / magnitude
+        return [oracle, size - magnitude * mmr, size - magnitude / leverage, low / magnitude, high / magnitude]
 
     def _asset_floats(self, asset: str) -> tuple[str, int, float, float, float, float, float] | None:
         """(oracle, oracle index, value of one quantum, weight_maint, weight_init,
@@ -269,8 +281,9 @@ class RiskMonitor:
         self._asset_weights[asset] = cached
         return cached
 
-    def _market_floats(self, market: str) -> tuple[int, list[tuple[float, float, float]]]:
-        """(oracle index, [(mmr, notional low, notional high)] per tier) as floats, cached."""
+    def _market_floats(self, market: str) -> tuple[int, list[tuple[float, float, float, Decimal, float]]]:
+        """(oracle index, [(mmr, notional low, notional high, max leverage, its float)] per
+        tier) as floats, cached."""
         cached = self._floats.get(market)
         if cached is None:
             spec = self.state.book.markets[market]
@@ -278,7 +291,7 @@ class RiskMonitor:
             low = 0.0
             for tier in spec.tiers:
                 high = float(tier.max_notional) if tier.max_notional is not None else _INF
-                tiers.append((float(tier.mmr), low, high))
+                tiers.append((float(tier.mmr), low, high, tier.max_leverage, float(tier.max_leverage)))
                 low = high
             cached = self._floats[market] = (self.oracle_index[spec.oracle], tiers)
         return cached
@@ -290,16 +303,17 @@ class RiskMonitor:
         self._leg_caches.clear()
 
 
-def _merge_leg(lines: dict[int, list[float]], leg: tuple[int, float, float, float, float]) -> None:
+def _merge_leg(lines: dict[int, list], leg: list) -> None:
     """Add a position's leg to its oracle's line: slopes add up, the price interval is the
-    intersection."""
+    intersection. The leg itself is never changed (it may be cached)."""
     oracle, d_health, d_free, low, high = leg
     line = lines.get(oracle)
     if line is None:
-        line = lines[oracle] = [0.0, 0.0, 0.0, _INF]
-    line[0] += d_health
-    line[1] += d_free
-    if low > line[2]:
-        line[2] = low
-    if high < line[3]:
-        line[3] = high
+        lines[oracle] = list(leg)
+        return
+    line[1] += d_health
+    line[2] += d_free
+    if low > line[3]:
+        line[3] = low
+    if high < line[4]:
+        line[4] = high

@@ -40,6 +40,8 @@ before the next tick reads them.
 from __future__ import annotations
 
 from array import array
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from mypy_extensions import mypyc_attr
@@ -54,7 +56,8 @@ RELATIVE_BAND = 1e-9
 EDGE = 1e-12
 _INF = float("inf")
 
-Line = tuple[int, float, float, float, float]  # (oracle index, slope_health, slope_free, low, high)
+#: (oracle index, slope_health, slope_free, low, high): a tuple or a list
+Line = Sequence[Any]
 
 # Columns of the per-row record (read on re-anchoring, not on ticks).
 CONST_H, CONST_F, SIGN_H, SIGN_F, BAND = range(5)
@@ -223,7 +226,7 @@ class HealthScreen:
         self._staged[row] = None
 
     def anchor(self, row: int, health: float, free: float, health_negative: bool, free_negative: bool,
-               lines: list[Line], terms: int, quantum: float) -> None:
+               lines: Sequence[Line], terms: int, quantum: float) -> None:
         """Stage a row from an exact evaluation: its figures at the current prices, the signs
         the exact model gave them, and one line per oracle it depends on."""
         self._staged[row] = (health, free, health_negative, free_negative, lines, terms, quantum)
