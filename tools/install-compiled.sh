@@ -12,6 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 venv="${1:-.venv-compiled}"
 python3 -m venv "$venv"
+venv="$(cd "$venv" && pwd)"  # absolute: the check below runs from /
 "$venv/bin/pip" install -q "setuptools>=68" wheel "mypy>=1.10" "msgspec>=0.18" "numpy>=1.26" "typer>=0.12" "rich>=13" "mypy_extensions>=1.0" "numba>=0.60"
 rm -rf build
 SOLVENT_COMPILE=1 "$venv/bin/pip" install -q --no-build-isolation .

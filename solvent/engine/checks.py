@@ -11,7 +11,7 @@ from ..domain.numbers import ARITHMETIC
 from ..domain.position import Position
 from ..domain.rounding import scale
 from ..domain.specs import AssetSpec, MarketSpec
-from ..margin.figures import RiskFigures, cross_figures
+from ..margin.figures import RiskFigures, account_cross_figures
 from .oracles import account_oracles, every_price_usable, require_usable
 from .state import EngineState
 
@@ -71,20 +71,15 @@ def cross_after(
     detail: list | None = None,
 ) -> RiskFigures:
     """The cross figures the account would have with its balances moved by `deltas` and,
-    if given, the position in one market replaced (None: closed, or moved to isolated)."""
+    if given, the position in one market replaced (None: closed, or moved to isolated).
+    `detail` as `solvent.margin.figures.account_cross_figures` says (empty for an account
+    with a figure cache)."""
     balances = state.ledger.balances(account.id)
     if deltas:
         balances = dict(balances)
         for asset_id, delta in deltas.items():
             balances[asset_id] = balances.get(asset_id, 0) + delta
-    if position is None:
-        positions = [p for p in account.positions.values() if not p.isolated]
-    else:
-        market_id, replacement = position
-        positions = [p for m, p in account.positions.items() if not p.isolated and m != market_id]
-        if replacement is not None and not replacement.isolated:
-            positions.append(replacement)
-    return cross_figures(balances, positions, state.book, detail, state.figure_cache(account))
+    return account_cross_figures(balances, account.positions, state.book, state.figure_cache(account), position, detail)
 
 
 def outflow(state: EngineState, account: Account, spec: AssetSpec, amount: int, *, leaves_venue: bool,

@@ -21,6 +21,7 @@ def asset(step: Step, command: AssetCommand) -> None:
     state.book.assets[spec.id] = spec
     state.age_limits.clear()
     state.usable.clear()
+    state.figure_caches.clear()
     step.monitor.forget_floats()
     if spec.oracle is not None:
         step.monitor.register_oracle(spec.oracle)
@@ -49,6 +50,7 @@ def market(step: Step, command: MarketCommand) -> None:
     state.book.markets[spec.id] = spec
     state.age_limits.clear()
     state.usable.clear()
+    state.figure_caches.clear()
     step.monitor.register_oracle(spec.oracle)
     step.monitor.forget_floats()
     markets = state.oracle_markets.setdefault(spec.oracle, [])
@@ -67,4 +69,5 @@ def params(step: Step, command: ParamsCommand) -> None:
     if "value_decimals" in changes and changes["value_decimals"] != current.value_decimals and state.accounts:
         raise Rejection("accounts_exist", "value_decimals can change only before the first account")
     state.book.params = replace(current, **changes)
+    state.figure_caches.clear()
     step.monitor.evaluate_all(step.seq, step.events)

@@ -41,6 +41,7 @@ def price(step: Step, command: PriceUpdate) -> None:
         return
     state.book.prices[oracle] = command.price
     oracles.forget_usable(state)
+    state.marks_moved(oracle)
     step.monitor.price_changed(oracle, first, step.seq, step.events)
 
 

@@ -23,9 +23,10 @@ from ..domain.ids import is_system
 from ..domain.numbers import format_units
 from ..domain.position import Position
 from ..margin.figures import (
+    FigureCache,
     PositionFigures,
     RiskFigures,
-    cross_figures,
+    account_cross_figures,
     isolated_figures,
 )
 from ..risk.screen import HealthScreen
@@ -47,9 +48,8 @@ class RiskMonitor:
         self.isolated_units: dict[str, set[str]] = {}
         self._floats: dict[str, tuple[int, list[tuple[float, float, float, Decimal, float]]]] = {}
         self._asset_weights: dict[str, tuple[str, int, float, float, float, float, float] | None] = {}
-        #: per account with a figure cache (state.figure_caches): market -> (the position's
-        #: figures, its leg), reused while the figures are the same object
-        self._leg_caches: dict[str, dict[str, tuple[PositionFigures, list]]] = {}
+        #: per account with a figure cache (state.figure_caches): its positions' lines
+        self._line_caches: dict[str, _PositionLines] = {}
 
     # -- oracles --------------------------------------------------------------------------
     def register_oracle(self, oracle: str) -> None:
@@ -91,8 +91,8 @@ class RiskMonitor:
             return
         if figures is None or detail is None:
             detail = []
-            figures = cross_figures(state.ledger.balances(account_id), state.cross_positions(account), state.book, detail,
-                                    state.figure_cache(account))
+            figures = account_cross_figures(state.ledger.balances(account_id), account.positions, state.book,
+                                            state.figure_cache(account), None, detail)
         self._record((account_id, ""), figures, seq, events)
         self._anchor_cross(account, figures, detail)
         isolated = state.isolated_positions(account)
@@ -208,12 +208,28 @@ class RiskMonitor:
         )
 
     def _anchor_cross(self, account: Account, figures: RiskFigures, detail: list[tuple]) -> None:
+        balances = self.state.ledger.balances(account.id)
+        cache = self.state.figure_caches.get(account.id)
+        if cache is not None:  # many positions: their lines are kept, and follow the cache
+            cache.refresh(account.positions, self.state.book)
+            lines = dict(self._position_lines(account.id, cache))
+            terms = len(balances) + 2 * len(cache.entries)
+        else:
+            self._line_caches.pop(account.id, None)
+            lines = {}
+            for position, pf in detail:
+                _merge_leg(lines, self._leg(position, pf))
+            terms = len(balances) + 2 * len(detail)
+        self._add_balances(lines, balances, shared=cache is not None)
+        self._anchor((account.id, ""), figures, lines, terms)
+
+    def _add_balances(self, lines: dict[int, list], balances: dict[str, int], shared: bool) -> None:
+        """Add the priced balances' parts to the lines (value × weight per unit of price).
+        With `shared`, the lines already there are kept ones: copied before they change."""
         book = self.state.book
         prices = book.prices
         rates = book.exchange_rates
-        lines: dict[int, list] = {}
-        balances = self.state.ledger.balances(account.id)
-        terms = len(balances) + 2 * len(detail)
+        copied: set[int] = set()
         for asset, units in balances.items():
             weights = self._asset_floats(asset)
             if weights is None:
@@ -228,26 +244,53 @@ class RiskMonitor:
             line = lines.get(oracle_index)
             if line is None:
                 line = lines[oracle_index] = [oracle_index, 0.0, 0.0, 0.0, _INF]
+                copied.add(oracle_index)
+            elif shared and oracle_index not in copied:
+                line = lines[oracle_index] = list(line)
+                copied.add(oracle_index)
             if units >= 0:
                 line[1] += amount * w_maint
                 line[2] += amount * w_init
             else:
                 line[1] += amount * debt_maint
                 line[2] += amount * debt_init
-        if account.id in self.state.figure_caches:  # many positions: their legs are kept too
-            legs = self._leg_caches.get(account.id)
-            if legs is None:
-                legs = self._leg_caches[account.id] = {}
-            for position, pf in detail:
-                entry = legs.get(position.market)
-                if entry is None or entry[0] is not pf:
-                    entry = legs[position.market] = (pf, self._leg(position, pf))
-                _merge_leg(lines, entry[1])
+
+    def _position_lines(self, account_id: str, cache: FigureCache) -> dict[int, list]:
+        """The lines of the account's cross positions (oracle index -> line), brought up to
+        date for the markets the cache recomputed since: their legs are rebuilt, and the
+        lines of the oracles they touch re-merged. A line, once handed out, never changes."""
+        kept = self._line_caches.get(account_id)
+        if kept is None or kept.source is not cache:  # new, or the cache was replaced
+            kept = self._line_caches[account_id] = _PositionLines(cache)
+            cache.take_changed()
+            changed = set(cache.entries)
         else:
-            self._leg_caches.pop(account.id, None)
-            for position, pf in detail:
-                _merge_leg(lines, self._leg(position, pf))
-        self._anchor((account.id, ""), figures, lines, terms)
+            changed = cache.take_changed()
+        if not changed:
+            return kept.lines
+        touched = set()
+        for market in changed:
+            old = kept.legs.pop(market, None)
+            if old is not None:
+                touched.add(old[0])
+                kept.by_oracle[old[0]].remove(market)
+            entry = cache.entries.get(market)
+            if entry is not None:
+                leg = self._leg(*entry)
+                kept.legs[market] = leg
+                kept.by_oracle.setdefault(leg[0], []).append(market)
+                touched.add(leg[0])
+        for oracle in touched:
+            markets = kept.by_oracle.get(oracle)
+            if not markets:
+                kept.by_oracle.pop(oracle, None)
+                kept.lines.pop(oracle, None)
+                continue
+            merged: dict[int, list] = {}
+            for market in sorted(markets):
+                _merge_leg(merged, kept.legs[market])
+            kept.lines[oracle] = merged[oracle]
+        return kept.lines
 
     def _anchor_isolated(self, unit: Unit, figures: RiskFigures, detail: list[tuple]) -> None:
         lines: dict[int, list] = {}
@@ -300,7 +343,20 @@ class RiskMonitor:
         """Call when an asset's or a market's spec changes."""
         self._floats.clear()
         self._asset_weights.clear()
-        self._leg_caches.clear()
+        self._line_caches.clear()
+
+
+class _PositionLines:
+    """For an account with a figure cache (a market maker): its positions' legs and their
+    merged lines per oracle, following the cache they were built from (`source`)."""
+
+    __slots__ = ("source", "legs", "by_oracle", "lines")
+
+    def __init__(self, source: FigureCache) -> None:
+        self.source = source
+        self.legs: dict[str, list] = {}  # market -> its leg
+        self.by_oracle: dict[int, list[str]] = {}  # oracle index -> markets with a leg there
+        self.lines: dict[int, list] = {}  # oracle index -> the merged line of those legs
 
 
 def _merge_leg(lines: dict[int, list], leg: list) -> None:

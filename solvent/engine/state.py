@@ -44,7 +44,8 @@ class EngineState:
     #: (None: no limit); filled on first need, emptied whenever an asset or market changes
     age_limits: dict[str, Decimal | None] = field(default_factory=dict)
     #: derived, not written to snapshots: per account holding at least FIGURE_CACHE_FROM
-    #: positions, its position figures (`solvent.margin.figures.FigureCache`)
+    #: positions, its position figures and their sums (`solvent.margin.figures.FigureCache`),
+    #: kept current by `set_position` and `marks_moved`; emptied when a spec or parameter changes
     figure_caches: dict[str, FigureCache] = field(default_factory=dict)
     #: derived, not written to snapshots: (oracle, now) -> is its price usable then; emptied
     #: whenever a price, an oracle record or the configuration changes
@@ -80,14 +81,25 @@ class EngineState:
             return None
         cache = self.figure_caches.get(account.id)
         if cache is None:
-            cache = self.figure_caches[account.id] = {}
+            cache = self.figure_caches[account.id] = FigureCache(account.positions)
         return cache
+
+    def marks_moved(self, oracle: str) -> None:
+        """The price of `oracle` changed: cached figures of its markets are stale."""
+        markets = self.oracle_markets.get(oracle, ())
+        for cache in self.figure_caches.values():
+            for market in markets:
+                if market in cache.entries:
+                    cache.dirty.add(market)
 
     def wallet_units(self, account_id: str, market: str) -> int:
         settle = self.book.markets[market].settle
         return self.ledger.balance(isolated_wallet(account_id, market), settle)
 
     def set_position(self, account: Account, market: str, position: Position | None) -> None:
+        cache = self.figure_caches.get(account.id)
+        if cache is not None:
+            cache.dirty.add(market)
         if position is None:
             if account.positions.pop(market, None) is not None:
                 self.holders[market].discard(account.id)

@@ -119,35 +119,16 @@ class RiskFigures(NamedTuple):
         return ARITHMETIC.divide(Decimal(self.assets), Decimal(self.liabilities))
 
 
-#: market -> (position, mark, market spec, value decimals, its figures): figures already
-#: computed for an account, reused while all four are the very same objects
-FigureCache = dict[str, tuple[Position, Decimal, MarketSpec, int, PositionFigures]]
-
-
-def cross_figures(
-    balances: Mapping[str, int],
-    positions: Iterable[Position],
-    book: Book,
-    detail: list | None = None,
-    cache: FigureCache | None = None,
-) -> RiskFigures:
-    """The cross part of an account: its balances and its cross positions.
+def balance_terms(balances: Mapping[str, int], book: Book) -> tuple[int, int, int, int, int, bool]:
+    """The balances' part of the cross figures: (equity, equity_maint, equity_init, A, L,
+    holds a debt), each term rounded as the table says (see the module).
 
     An asset whose oracle has no price yet counts as worth nothing (a debt in it cannot be
-    opened: borrowing needs a price). If `detail` is given, (position, PositionFigures)
-    of every position is appended to it. With a `cache`, a position's figures are computed
-    once per (position, mark, spec) — positions, prices and specs are immutable values, so
-    an identical object means identical figures; an account holding many positions (a
-    market maker) then pays, per trade, for the positions that changed, not for all.
-
-    This is the hottest exact function of the engine: it runs for both sides of every trade.
-    It uses operators, so it must run inside the engine's arithmetic context
-    (`solvent.domain.numbers.ARITHMETIC`), as every engine entry point does.
-    """
+    opened: borrowing needs a price). Uses operators: run in the ARITHMETIC context."""
     decimals = book.params.value_decimals
     equity = equity_maint = equity_init = 0
     assets = liabilities = 0
-    at_risk = False
+    in_debt = False
     specs = book.assets
     for asset, units in balances.items():
         spec = specs[asset]
@@ -165,28 +146,37 @@ def cross_figures(
             init = _value_units(base * spec.weight_init)
             assets += maint
         else:
-            at_risk = True
+            in_debt = True
             maint = _value_units(base * spec.debt_weight_maint)
             init = _value_units(base * spec.debt_weight_init)
             liabilities -= maint
         equity += value
         equity_maint += maint
         equity_init += init
+    return equity, equity_maint, equity_init, assets, liabilities, in_debt
+
+
+def cross_figures(
+    balances: Mapping[str, int],
+    positions: Iterable[Position],
+    book: Book,
+    detail: list | None = None,
+) -> RiskFigures:
+    """The cross part of an account: its balances and its cross positions.
+
+    If `detail` is given, (position, PositionFigures) of every position is appended to it.
+    This is the hottest exact function of the engine: it runs for both sides of every trade.
+    It uses operators, so it must run inside the engine's arithmetic context
+    (`solvent.domain.numbers.ARITHMETIC`), as every engine entry point does.
+    """
+    decimals = book.params.value_decimals
+    equity, equity_maint, equity_init, assets, liabilities, at_risk = balance_terms(balances, book)
     initial = maintenance = 0
     markets = book.markets
     prices = book.prices
     for position in positions:
         market = markets[position.market]
-        mark = prices[market.oracle]
-        if cache is None:
-            figures = position_figures(position, market, mark, decimals)
-        else:
-            entry = cache.get(position.market)
-            if entry is not None and entry[0] is position and entry[1] is mark and entry[2] is market and entry[3] == decimals:
-                figures = entry[4]
-            else:
-                figures = position_figures(position, market, mark, decimals)
-                cache[position.market] = (position, mark, market, decimals, figures)
+        figures = position_figures(position, market, prices[market.oracle], decimals)
         if detail is not None:
             detail.append((position, figures))
         pnl = figures.unrealized_pnl
@@ -202,6 +192,125 @@ def cross_figures(
         at_risk = True
     liabilities += maintenance
     return RiskFigures(equity, equity_maint, equity_init, initial, maintenance, assets, liabilities, at_risk)
+
+
+class FigureCache:
+    """The figures of an account's cross positions at the current marks, and their sums,
+    kept between commands for an account holding many positions (a market maker): a trade
+    then re-values the position it changed, not every position the account holds.
+
+    Its owner marks a market *dirty* whenever what the market's figures depend on may have
+    changed — the position (`EngineState.set_position`) or the mark (a price of the
+    market's oracle) — and drops the whole cache when a spec or a parameter changes.
+    `refresh` recomputes the dirty markets; the sums are integers, so adding and taking
+    away figures keeps them exact, and they always equal the sums over `entries`."""
+
+    __slots__ = ("entries", "dirty", "changed", "pnl", "gains", "losses", "initial", "maintenance")
+
+    def __init__(self, markets: Iterable[str] = ()) -> None:
+        #: market -> (the cross position, its figures at the current mark)
+        self.entries: dict[str, tuple[Position, PositionFigures]] = {}
+        self.dirty: set[str] = set(markets)
+        #: markets recomputed since the last `take_changed` (the risk monitor's legs follow them)
+        self.changed: set[str] = set()
+        self.pnl = 0  # Σ unrealized_pnl
+        self.gains = 0  # Σ positive unrealized_pnl (part of A)
+        self.losses = 0  # Σ |negative unrealized_pnl| (part of L)
+        self.initial = 0
+        self.maintenance = 0
+
+    def _count(self, figures: PositionFigures, sign: int) -> None:
+        pnl = figures.unrealized_pnl
+        self.pnl += sign * pnl
+        if pnl >= 0:
+            self.gains += sign * pnl
+        else:
+            self.losses -= sign * pnl
+        self.initial += sign * figures.initial_margin
+        self.maintenance += sign * figures.maintenance_margin
+
+    def refresh(self, positions: Mapping[str, Position], book: Book) -> None:
+        """Recompute the figures of every dirty market from the account's `positions`."""
+        if not self.dirty:
+            return
+        decimals = book.params.value_decimals
+        for market in sorted(self.dirty):
+            old = self.entries.pop(market, None)
+            if old is not None:
+                self._count(old[1], -1)
+            position = positions.get(market)
+            if position is not None and not position.isolated:
+                spec = book.markets[market]
+                figures = position_figures(position, spec, book.prices[spec.oracle], decimals)
+                self.entries[market] = (position, figures)
+                self._count(figures, 1)
+        self.changed |= self.dirty
+        self.dirty.clear()
+
+    def take_changed(self) -> set[str]:
+        """The markets recomputed since the last call (and forget them)."""
+        changed, self.changed = self.changed, set()
+        return changed
+
+
+def account_cross_figures(
+    balances: Mapping[str, int],
+    positions: Mapping[str, Position],
+    book: Book,
+    cache: FigureCache | None = None,
+    replaced: tuple[str, Position | None] | None = None,
+    detail: list | None = None,
+) -> RiskFigures:
+    """The cross figures of an account holding `positions` (market -> position, isolated
+    ones left out), with the position in one market `replaced` if given (None: closed or
+    moved to isolated) — the figures a trade would leave.
+
+    With a `cache` (see `FigureCache`) only what changed is re-valued and `detail` is left
+    empty (the cache's entries are the detail); without one, every position is valued and
+    (position, PositionFigures) of each appended to `detail`."""
+    if cache is None:
+        if replaced is None:
+            chosen = [p for p in positions.values() if not p.isolated]
+        else:
+            market, replacement = replaced
+            chosen = [p for m, p in positions.items() if not p.isolated and m != market]
+            if replacement is not None and not replacement.isolated:
+                chosen.append(replacement)
+        return cross_figures(balances, chosen, book, detail)
+    cache.refresh(positions, book)
+    pnl, gains, losses = cache.pnl, cache.gains, cache.losses
+    initial, maintenance = cache.initial, cache.maintenance
+    count = len(cache.entries)
+    if replaced is not None:
+        market, replacement = replaced
+        for figures, sign in _replacement(cache, market, replacement, book):
+            value = sign * figures.unrealized_pnl
+            pnl += value
+            if figures.unrealized_pnl >= 0:
+                gains += value
+            else:
+                losses -= value
+            initial += sign * figures.initial_margin
+            maintenance += sign * figures.maintenance_margin
+            count += sign
+    equity, equity_maint, equity_init, assets, liabilities, in_debt = balance_terms(balances, book)
+    return RiskFigures(
+        equity + pnl, equity_maint + pnl, equity_init + pnl, initial, maintenance,
+        assets + gains, liabilities + losses + maintenance, in_debt or count > 0,
+    )
+
+
+def _replacement(cache: FigureCache, market: str, replacement: Position | None,
+                 book: Book) -> list[tuple[PositionFigures, int]]:
+    """(figures, −1) of the cached position in `market`, (figures, +1) of its replacement."""
+    changes = []
+    old = cache.entries.get(market)
+    if old is not None:
+        changes.append((old[1], -1))
+    if replacement is not None and not replacement.isolated:
+        spec = book.markets[market]
+        changes.append((position_figures(replacement, spec, book.prices[spec.oracle], book.params.value_decimals), 1))
+    return changes
 
 
 def isolated_figures(

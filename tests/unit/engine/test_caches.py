@@ -9,14 +9,14 @@ funding, isolated margin, deposits, withdrawals and liquidations.
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, localcontext
 
 import pytest
 
 import solvent.engine.state as engine_state
 from solvent import Engine
 from solvent.domain.numbers import ARITHMETIC
-from solvent.domain.position import Position
+from solvent.engine import checks
 from solvent.margin.figures import cross_figures
 from solvent.simulation.scenario import Scenario, ScenarioConfig
 
@@ -61,38 +61,92 @@ def test_caching_every_account_changes_nothing(seed, monkeypatch):
     assert cached.monitor.margin_called == plain.monitor.margin_called
     assert any(e["event"] in ("liquidation", "margin_call") for events in cached_events for e in events), \
         "the stream should reach margin calls or liquidations"
+    # the screen's rows hold the same lines: its float estimates agree to float precision
+    assert set(cached.monitor.rows) == set(plain.monitor.rows)
+    for unit, row in plain.monitor.rows.items():
+        expected = plain.monitor.screen.estimate(row)
+        got = cached.monitor.screen.estimate(cached.monitor.rows[unit])
+        for a, b in zip(got, expected):
+            assert abs(a - b) <= 1e-9 * (1 + abs(b)), (unit, got, expected)
 
 
-def test_a_cached_figure_is_reused_only_for_the_same_position_mark_and_spec():
-    """Same objects: reused. An equal but new mark, or a new position, is computed afresh —
-    and a cache entry planted with wrong figures shows which path was taken."""
+#: Two markets on two oracles; mm holds both: long 1 BTC from 50,000, short 10 ETH at 3,000.
+MAKER_BOOK = [
+    {"op": "asset", "id": "USDC", "decimals": 6, "oracle": None, "weight_init": "1", "weight_maint": "1"},
+    {"op": "market", "id": "BTC-PERP", "oracle": "BTC", "settle": "USDC", "step_size": "0.001",
+     "liquidation_fee": "0.01", "tiers": [{"mmr": "0.01", "max_leverage": "50"}]},
+    {"op": "market", "id": "ETH-PERP", "oracle": "ETH", "settle": "USDC", "step_size": "0.01",
+     "liquidation_fee": "0.01", "tiers": [{"mmr": "0.02", "max_leverage": "20"}]},
+    {"op": "price", "oracle": "BTC", "price": "60000"},
+    {"op": "price", "oracle": "ETH", "price": "3000"},
+    {"op": "deposit", "account": "mm", "asset": "USDC", "amount": "100000"},
+    {"op": "deposit", "account": "taker", "asset": "USDC", "amount": "100000"},
+    {"op": "trade", "market": "BTC-PERP", "buyer": "mm", "seller": "taker", "size": "1", "price": "50000"},
+    {"op": "trade", "market": "ETH-PERP", "buyer": "taker", "seller": "mm", "size": "10", "price": "3000"},
+]
+
+
+def _maker_book(cache_from: int, monkeypatch: pytest.MonkeyPatch) -> Engine:
+    """MAKER_BOOK, with figure caches for accounts holding `cache_from` positions or more."""
+    monkeypatch.setattr(engine_state, "FIGURE_CACHE_FROM", cache_from)
     engine = Engine()
-    for command in (
-        {"op": "asset", "id": "USDC", "decimals": 6, "oracle": None, "weight_init": "1", "weight_maint": "1"},
-        {"op": "market", "id": "BTC-PERP", "oracle": "BTC", "settle": "USDC", "step_size": "0.001",
-         "liquidation_fee": "0.01", "tiers": [{"mmr": "0.01", "max_leverage": "50"}]},
-        {"op": "price", "oracle": "BTC", "price": "60000"},
-    ):
+    for command in MAKER_BOOK:
         ok(engine, command)
-    book = engine.state.book
-    position = Position("BTC-PERP", Decimal("1"), Decimal("50000"))
-    with_mark = book.prices["BTC"]
-    cache: dict = {}
-    with_cache = lambda: cross_figures({}, [position], book, None, cache)  # noqa: E731
-    from decimal import localcontext
+    return engine
 
+
+def _cached_figures(engine: Engine):
+    state = engine.state
     with localcontext(ARITHMETIC):
-        first = with_cache()
-        assert first.equity == 10_000 * 10**6  # 1 × 60,000 − 50,000
-        entry = cache["BTC-PERP"]
-        wrong = entry[4]._replace(unrealized_pnl=1)
-        cache["BTC-PERP"] = (*entry[:4], wrong)
-        assert with_cache().equity == 1  # the same objects: the (planted) entry is used
-        book.prices["BTC"] = Decimal("60000")  # equal value, a new object
-        assert book.prices["BTC"] is not with_mark
-        assert with_cache().equity == 10_000 * 10**6  # recomputed
-        position = Position("BTC-PERP", Decimal("2"), Decimal("100000"))
-        assert with_cache().equity == 20_000 * 10**6
+        return checks.cross_after(state, state.accounts["mm"])
+
+
+def test_a_cached_figure_is_recomputed_when_its_position_or_mark_changes(monkeypatch):
+    """mm at marks 60,000 and 3,000: PnL +10,000 and 0. A wrong figure planted in the cache
+    is used while nothing it depends on changed, and replaced as soon as its market's mark
+    changes — and only that market's."""
+    engine = _maker_book(1, monkeypatch)
+    cache = engine.state.figure_caches["mm"]
+    assert _cached_figures(engine).equity == (100_000 + 10_000) * 10**6
+    position, figures = cache.entries["BTC-PERP"]
+    cache.entries["BTC-PERP"] = (position, figures._replace(unrealized_pnl=figures.unrealized_pnl + 7))
+    cache.pnl += 7
+    cache.gains += 7
+    assert _cached_figures(engine).equity == (100_000 + 10_000) * 10**6 + 7  # not dirty: the planted entry is used
+    ok(engine, {"op": "price", "oracle": "ETH", "price": "3000"})  # another oracle: BTC stays planted
+    assert _cached_figures(engine).equity == (100_000 + 10_000) * 10**6 + 7
+    ok(engine, {"op": "price", "oracle": "BTC", "price": "60000"})  # the same value, yet a new price: recomputed
+    assert _cached_figures(engine).equity == (100_000 + 10_000) * 10**6
+    ok(engine, {"op": "price", "oracle": "ETH", "price": "2900"})  # the short gains 10 × 100
+    assert _cached_figures(engine).equity == (100_000 + 10_000 + 1_000) * 10**6
+
+
+@pytest.mark.parametrize("command", [
+    {"op": "trade", "market": "BTC-PERP", "buyer": "taker", "seller": "mm", "size": "0.5", "price": "60000"},
+    {"op": "trade", "market": "ETH-PERP", "buyer": "mm", "seller": "taker", "size": "10", "price": "3000"},
+    {"op": "market", "id": "BTC-PERP", "oracle": "BTC", "settle": "USDC", "step_size": "0.001",
+     "liquidation_fee": "0.01", "tiers": [{"max_notional": "10000", "mmr": "0.01", "max_leverage": "50"},
+                                          {"mmr": "0.1", "max_leverage": "5"}]},
+    {"op": "price", "oracle": "BTC", "price": "55000"},
+])
+def test_after_any_change_the_cache_equals_a_recomputation(command, monkeypatch):
+    """A trade (reducing one position, closing another), a new market spec, a price: the
+    cached figures and their sums equal figures computed from scratch, and an engine that
+    never caches emits the same events and reaches the same state."""
+    cached = _maker_book(1, monkeypatch)
+    cached_events = cached.apply(dict(command))
+    state = cached.state
+    account = state.accounts["mm"]
+    with localcontext(ARITHMETIC):
+        recomputed = cross_figures(state.ledger.balances("mm"), state.cross_positions(account), state.book)
+        assert checks.cross_after(state, account) == recomputed
+    cache = state.figure_caches["mm"]
+    assert set(cache.entries) == set(account.positions)
+    assert cache.pnl == sum(f.unrealized_pnl for _, f in cache.entries.values())
+    assert (cache.initial, cache.maintenance) == (recomputed.initial_margin, recomputed.maintenance_margin)
+    plain = _maker_book(10**9, monkeypatch)
+    assert plain.apply(dict(command)) == cached_events
+    assert plain.state_hash() == cached.state_hash()
 
 
 def test_usability_remembered_at_one_time_is_forgotten_when_the_oracle_changes():
