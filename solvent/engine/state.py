@@ -85,12 +85,22 @@ class EngineState:
         return cache
 
     def marks_moved(self, oracle: str) -> None:
-        """The price of `oracle` changed: cached figures of its markets are stale."""
-        markets = self.oracle_markets.get(oracle, ())
-        for cache in self.figure_caches.values():
-            for market in markets:
-                if market in cache.entries:
-                    cache.dirty.add(market)
+        """The price of `oracle` changed: cached figures of its markets are stale. Costs
+        the fewer of the caches and the market's holders (a tick costs the holders anyway)."""
+        caches = self.figure_caches
+        if not caches:
+            return
+        for market in self.oracle_markets.get(oracle, ()):
+            holders = self.holders.get(market, ())
+            if len(caches) <= len(holders):
+                for cache in caches.values():
+                    if market in cache.entries:
+                        cache.dirty.add(market)
+            else:
+                for account_id in holders:
+                    cache = caches.get(account_id)
+                    if cache is not None:
+                        cache.dirty.add(market)
 
     def wallet_units(self, account_id: str, market: str) -> int:
         settle = self.book.markets[market].settle
