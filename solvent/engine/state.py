@@ -98,9 +98,9 @@ class EngineState:
                         cache.dirty.add(market)
             else:
                 for account_id in holders:
-                    cache = caches.get(account_id)
-                    if cache is not None:
-                        cache.dirty.add(market)
+                    held = caches.get(account_id)
+                    if held is not None:
+                        held.dirty.add(market)
 
     def wallet_units(self, account_id: str, market: str) -> int:
         settle = self.book.markets[market].settle
