@@ -71,6 +71,8 @@ class EngineState:
         return [p for p in account.positions.values() if not p.isolated]
 
     def isolated_positions(self, account: Account) -> list[Position]:
+        if not account.settings:  # a position opens isolated only under an isolated setting,
+            return []             # which cannot change while the position is open
         return [p for p in account.positions.values() if p.isolated]
 
     def figure_cache(self, account: Account) -> FigureCache | None:
