@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from types import MappingProxyType
 
 from .position import Position
 
@@ -23,14 +25,29 @@ class MarginSetting:
 CROSS_DEFAULT = MarginSetting()
 
 
+#: the settings of an account that never chose any: one shared, read-only empty mapping, so
+#: that a million such accounts do not each hold an empty dict
+NO_SETTINGS: Mapping[str, MarginSetting] = MappingProxyType({})
+
+
 @dataclass(slots=True)
 class Account:
     id: str
     positions: dict[str, Position] = field(default_factory=dict)
-    settings: dict[str, MarginSetting] = field(default_factory=dict)
+    #: replaced, never changed in place (`with_setting`)
+    settings: Mapping[str, MarginSetting] = field(default_factory=lambda: NO_SETTINGS)
 
     def setting(self, market: str) -> MarginSetting:
         return self.settings.get(market, CROSS_DEFAULT)
 
     def is_isolated(self, market: str) -> bool:
         return self.setting(market).mode is MarginMode.ISOLATED
+
+    def with_setting(self, market: str, setting: MarginSetting) -> None:
+        """Choose `setting` for `market` (the default setting drops the entry)."""
+        settings = dict(self.settings)
+        if setting == CROSS_DEFAULT:
+            settings.pop(market, None)
+        else:
+            settings[market] = setting
+        self.settings = settings or NO_SETTINGS

@@ -84,6 +84,7 @@ def load_book(engine: Engine, balances: Iterable[tuple[str, str, int]], holdings
             raise Rejection("no_price", f"market {market_id} has no price yet")
         if not size or ARITHMETIC.remainder(size, spec.step_size) or not (cost > 0) == (size > 0) or not cost:
             raise Rejection("invalid_size", f"{account_id} {market_id}: a size on the step grid and a positive entry price")
+        market_id = spec.id  # one string per market, however the input spelled its copies
         holder = account(account_id)
         if market_id in holder.positions:
             raise Rejection("duplicate", f"{account_id} holds {market_id} twice")

@@ -17,11 +17,13 @@ the screen found them.
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import NamedTuple
 
 from ..domain.account import Account
 from ..domain.ids import is_system
 from ..domain.numbers import format_units
 from ..domain.position import Position
+from ..domain.specs import MarketSpec
 from ..margin.figures import (
     FigureCache,
     PositionFigures,
@@ -29,10 +31,12 @@ from ..margin.figures import (
     account_cross_figures,
     isolated_figures,
 )
-from ..risk.screen import HealthScreen
+from ..risk.screen import RELATIVE_BAND, HealthScreen
 from .state import EngineState
 
 Unit = tuple[str, str]  # (account id, market or "" for the cross part)
+#: a tier in floats: (mmr, notional low, notional high, max leverage, its float, cum)
+TierFloats = tuple[float, float, float, Decimal, float, float]
 _INF = float("inf")
 
 
@@ -46,7 +50,8 @@ class RiskMonitor:
         self.liquidatable: set[Unit] = set()
         self.margin_called: set[Unit] = set()
         self.isolated_units: dict[str, set[str]] = {}
-        self._floats: dict[str, tuple[int, list[tuple[float, float, float, Decimal, float]]]] = {}
+        self._floats: dict[str, tuple[int, list[TierFloats]]] = {}
+        self._quotes: dict[str, tuple[float, float, float] | None] = {}
         self._asset_weights: dict[str, tuple[str, int, float, float, float, float, float] | None] = {}
         #: per account with a figure cache (state.figure_caches): its positions' lines
         self._line_caches: dict[str, _PositionLines] = {}
@@ -115,6 +120,99 @@ class RiskMonitor:
             self.isolated_units[account_id] = live
         else:
             self.isolated_units.pop(account_id, None)
+
+    # -- a trade side judged on the screen -----------------------------------------------
+    def screen_side(self, account: Account, spec: MarketSpec, current: Position | None, new: Position | None,
+                    settle_delta: int) -> ScreenedSide | None:
+        """The account's cross figures after a trade side that replaces its cross position
+        in `spec` (`current` -> `new`) and moves its balance of the settle asset by
+        `settle_delta` quantums, estimated without valuing the whole account: the row's
+        estimates (within its band of the exact figures) plus the change of the terms the
+        side touches — the traded position's (PnL, margin requirement) and the settle
+        balance's — computed in floats. Every other term is the same number before and
+        after. The change of the exact figures differs from the float one by the rounding of
+        the six terms (a quantum each at most) and float error: both are in `carried`.
+
+        None where the estimate cannot decide: no written row with both figures provably
+        positive, a settle asset with an oracle, a settle balance below zero before or after
+        (its weights would change), a notional too close to a tier boundary for floats to
+        place, an account with a figure cache (its exact figures are cheap already) or one
+        left holding nothing."""
+        state = self.state
+        if account.id in state.figure_caches or (new is None and len(account.positions) == 1):
+            return None
+        row = self.rows.get((account.id, ""))
+        if row is None:
+            return None
+        found = self.screen.settled(row)
+        if found is None:
+            return None
+        settle = self._quote_floats(spec.settle)
+        if settle is None:
+            return None
+        balance = state.ledger.balance(account.id, spec.settle)
+        if balance < 0 or balance + settle_delta < 0:
+            return None
+        unit_value, weight_maint, weight_init = settle
+        moved = settle_delta * unit_value
+        d_health, d_free = moved * weight_maint, moved * weight_init
+        size = abs(moved)
+        oracle, tiers = self._market_floats(spec.id)
+        mark = float(self.screen.prices[oracle])
+        leg = None
+        for position, sign in ((current, -1.0), (new, 1.0)):
+            if position is None:
+                continue
+            valued = _float_position(position, oracle, tiers, mark)
+            if valued is None:
+                return None
+            health_part, free_part, magnitude, leg = valued
+            d_health += sign * health_part
+            d_free += sign * free_part
+            size += magnitude
+        if new is None:
+            leg = None
+        health, free, band = found
+        health += d_health
+        free += d_free
+        quantum = 10.0 ** -state.book.params.value_decimals
+        # float error is a few ulps of the magnitudes: RELATIVE_BAND of them is far more
+        carried = band + 6 * quantum + RELATIVE_BAND * (size + abs(health) + abs(free))
+        return ScreenedSide(row, spec.id, oracle, leg, health, free, carried)
+
+    def restate_side(self, account: Account, side: ScreenedSide, seq: int, events: list[dict]) -> None:
+        """After a side judged by `screen_side` is posted: rewrite the account's row (its
+        line in the traded market's oracle rebuilt from what it holds there now) if both
+        figures stay provably positive — their statuses did not change, so there is nothing
+        to record or emit — and otherwise evaluate the account exactly."""
+        state = self.state
+        oracle = side.oracle
+        lines: dict[int, list] = {}
+        if side.leg is not None:
+            lines[oracle] = list(side.leg)
+        for market, position in account.positions.items():
+            if market == side.market or position.isolated:
+                continue
+            other, tiers = self._market_floats(market)
+            if other == oracle:  # another market on the same oracle: its leg too
+                valued = _float_position(position, oracle, tiers, float(self.screen.prices[oracle]))
+                if valued is None:
+                    self.evaluate(account.id, seq, events)
+                    return
+                _merge_leg(lines, valued[3])
+        balances = state.ledger.balances(account.id)
+        on_oracle = {}
+        for asset, units in balances.items():
+            weights = self._asset_floats(asset)
+            if weights is not None and weights[1] == oracle:
+                on_oracle[asset] = units
+        if on_oracle:
+            self._add_balances(lines, on_oracle, shared=False)
+        terms = len(balances) + 2 * len(account.positions)
+        quantum = 10.0 ** -state.book.params.value_decimals
+        if not self.screen.restate(side.row, oracle, lines.get(oracle), side.health, side.free, side.carried,
+                                   terms, quantum):
+            self.evaluate(account.id, seq, events)
 
     def quote_balance_moves(self, asset: str, changes: list[tuple[Unit, int]]) -> set[str]:
         """Units whose balance of the quote asset `asset` (priced 1) moved by known quantums,
@@ -304,7 +402,7 @@ class RiskMonitor:
         q − |q| / leverage, while the price stays in (low, high] (the notional inside its
         tier)."""
         oracle, tiers = self._market_floats(position.market)
-        mmr, low, high, max_leverage, max_leverage_float = tiers[pf.tier]
+        mmr, low, high, max_leverage, max_leverage_float, _ = tiers[pf.tier]
         leverage = max_leverage_float if pf.leverage is max_leverage else float(pf.leverage)
         size = float(position.size)
         magnitude = size if size > 0 else -size
@@ -324,9 +422,21 @@ class RiskMonitor:
         self._asset_weights[asset] = cached
         return cached
 
-    def _market_floats(self, market: str) -> tuple[int, list[tuple[float, float, float, Decimal, float]]]:
-        """(oracle index, [(mmr, notional low, notional high, max leverage, its float)] per
-        tier) as floats, cached."""
+    def _quote_floats(self, asset: str) -> tuple[float, float, float] | None:
+        """(value of one quantum, weight_maint, weight_init) of a quote asset (no oracle) as
+        floats, cached; None for an asset with an oracle."""
+        cached = self._quotes.get(asset, False)
+        if cached is False:
+            spec = self.state.book.assets[asset]
+            cached = None
+            if spec.oracle is None:
+                cached = (10.0 ** -spec.decimals, float(spec.weight_maint), float(spec.weight_init))
+            self._quotes[asset] = cached
+        return cached  # type: ignore[return-value]
+
+    def _market_floats(self, market: str) -> tuple[int, list[TierFloats]]:
+        """(oracle index, [(mmr, notional low, notional high, max leverage, its float, cum)]
+        per tier) as floats, cached."""
         cached = self._floats.get(market)
         if cached is None:
             spec = self.state.book.markets[market]
@@ -334,7 +444,7 @@ class RiskMonitor:
             low = 0.0
             for tier in spec.tiers:
                 high = float(tier.max_notional) if tier.max_notional is not None else _INF
-                tiers.append((float(tier.mmr), low, high, tier.max_leverage, float(tier.max_leverage)))
+                tiers.append((float(tier.mmr), low, high, tier.max_leverage, float(tier.max_leverage), float(tier.cum)))
                 low = high
             cached = self._floats[market] = (self.oracle_index[spec.oracle], tiers)
         return cached
@@ -343,7 +453,26 @@ class RiskMonitor:
         """Call when an asset's or a market's spec changes."""
         self._floats.clear()
         self._asset_weights.clear()
+        self._quotes.clear()
         self._line_caches.clear()
+
+
+class ScreenedSide(NamedTuple):
+    """A trade side judged on the screen (`RiskMonitor.screen_side`): the account's cross
+    health and free collateral after it, estimated, in units of the value currency."""
+
+    row: int
+    market: str
+    oracle: int  # the market's oracle index
+    leg: list | None  # the traded position's leg after the side (None: closed)
+    health: float
+    free: float
+    carried: float  # bounds the error of the two estimates
+
+    @property
+    def proves_free(self) -> bool:
+        """The free collateral after the side is provably above zero."""
+        return self.free - self.carried > 0.0
 
 
 class _PositionLines:
@@ -357,6 +486,25 @@ class _PositionLines:
         self.legs: dict[str, list] = {}  # market -> its leg
         self.by_oracle: dict[int, list[str]] = {}  # oracle index -> markets with a leg there
         self.lines: dict[int, list] = {}  # oracle index -> the merged line of those legs
+
+
+def _float_position(position: Position, oracle: int, tiers: list[TierFloats], mark: float) -> tuple[float, float, float, list] | None:
+    """A cross position at `mark`, in floats: (PnL − maintenance margin, PnL − initial margin,
+    a bound on the magnitudes summed, its leg). None when its notional lies within 1e-9 of a
+    tier boundary, where floats cannot tell the tier the exact model would pick."""
+    size = float(position.size)
+    magnitude = size if size > 0 else -size
+    notional = magnitude * mark
+    for mmr, low, high, max_leverage, max_leverage_float, cum in tiers:
+        if notional <= high:
+            break
+    if abs(notional - high) <= 1e-9 * notional or abs(notional - low) <= 1e-9 * notional:
+        return None
+    chosen = position.leverage
+    leverage = max_leverage_float if chosen is None or chosen > max_leverage else float(chosen)
+    pnl = size * mark - float(position.cost)
+    leg = [oracle, size - magnitude * mmr, size - magnitude / leverage, low / magnitude, high / magnitude]
+    return pnl - (notional * mmr - cum), pnl - notional / leverage, abs(pnl) + 2 * notional, leg
 
 
 def _merge_leg(lines: dict[int, list], leg: list) -> None:

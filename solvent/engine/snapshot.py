@@ -25,13 +25,14 @@ loudly (`SnapshotError`) instead of silently dropping state.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable
+import sys
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from typing import Any, TypeVar
 
 import msgspec
 
-from ..domain.account import Account, MarginMode, MarginSetting
+from ..domain.account import NO_SETTINGS, Account, MarginMode, MarginSetting
 from ..domain.book import Book
 from ..domain.position import Lot, Position
 from ..domain.specs import (
@@ -93,9 +94,9 @@ KNOWN_ATTRIBUTES: dict[type, tuple[str, ...]] = {
     Position: ("market", "size", "cost", "lots", "realized_pnl", "isolated", "leverage"),
     Lot: ("size", "price"),
     #: `state` is the engine state (written above); `screen`, `rows`, `owners`, `isolated_units`
-    #: `_floats`, `_asset_weights` and `_line_caches` are derived and rebuilt on restore.
+    #: `_floats`, `_quotes`, `_asset_weights` and `_line_caches` are derived and rebuilt on restore.
     RiskMonitor: ("state", "screen", "oracle_index", "rows", "owners", "liquidatable", "margin_called",
-                  "isolated_units", "_floats", "_asset_weights", "_line_caches"),
+                  "isolated_units", "_floats", "_quotes", "_asset_weights", "_line_caches"),
     Engine: ("state", "monitor"),
 }
 
@@ -148,7 +149,7 @@ def _undec1(text: str) -> Decimal:
     return Decimal(text)
 
 
-def _pairs(mapping: dict[K, V], encode: Callable[[V], W]) -> list[list[Any]]:
+def _pairs(mapping: Mapping[K, V], encode: Callable[[V], W]) -> list[list[Any]]:
     """A mapping as [key, value] pairs in its insertion order."""
     return [[key, encode(value)] for key, value in mapping.items()]
 
@@ -298,7 +299,7 @@ def _position(position: Position) -> list[Any]:
 
 def _unposition(raw: list[Any]) -> Position:
     market, size, cost, lots, realized, isolated, leverage = raw
-    return Position(market, Decimal(size), Decimal(cost), tuple(Lot(Decimal(s), Decimal(p)) for s, p in lots),
+    return Position(sys.intern(market), Decimal(size), Decimal(cost), tuple(Lot(Decimal(s), Decimal(p)) for s, p in lots),
                     realized, isolated, _undec(leverage))
 
 
@@ -315,7 +316,9 @@ def _account(account: Account) -> dict[str, Any]:
 
 
 def _unaccount(account_id: str, raw: dict[str, Any]) -> Account:
-    return Account(account_id, _unpairs(raw["positions"], _unposition), _unpairs(raw["settings"], _unsetting))
+    # market ids interned: a restored million accounts share one string per market
+    positions = {sys.intern(market): _unposition(position) for market, position in raw["positions"]}
+    return Account(account_id, positions, _unpairs(raw["settings"], _unsetting) or NO_SETTINGS)
 
 
 # -- the whole -------------------------------------------------------------------------------------

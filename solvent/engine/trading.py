@@ -32,8 +32,14 @@ from ..margin.tiers import effective_leverage, initial_margin, tier_for
 from . import checks, oracles
 from .context import Step
 from .liquidation.waterfall import cover_deficit
+from .monitor import RiskMonitor, ScreenedSide
 from .pools import sweep_flat_pool
 from .state import EngineState
+
+
+#: Judge a trade side on the risk screen where it can decide (see `plan_side`). Tests turn it
+#: off to check that it changes no outcome.
+SCREENED_SIDES = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,8 +63,10 @@ class SidePlan:
     account_leg: int  # realized PnL credited (settle quantums), rounded down; the pool pays exactly this
     isolated: bool
     moves: IsolatedMoves
-    cross: RiskFigures  # the cross figures the account has once the side is posted
+    #: the cross figures the account has once the side is posted (None: judged on the screen)
+    cross: RiskFigures | None
     detail: list  # (position, PositionFigures) of those figures
+    screened: ScreenedSide | None = None  # the screen's judgement, where it decided
 
     @property
     def increases_risk(self) -> bool:
@@ -82,8 +90,15 @@ class SidePlan:
         return moves
 
 
-def plan_side(state: EngineState, account: Account, spec: MarketSpec, delta: Decimal, price: Decimal, fee: int) -> SidePlan:
-    """Everything one side of a fill would do, computed without changing anything."""
+def plan_side(state: EngineState, account: Account, spec: MarketSpec, delta: Decimal, price: Decimal, fee: int,
+              monitor: RiskMonitor | None = None) -> SidePlan:
+    """Everything one side of a fill would do, computed without changing anything.
+
+    With the risk `monitor` (and `SCREENED_SIDES`), a cross side of an account whose
+    figures the screen proves positive is judged there (`RiskMonitor.screen_side`): if its
+    free collateral after the side is provably positive, the account is not valued again;
+    otherwise, and always without a monitor (an `order_check` reports the exact figure),
+    its cross figures are computed exactly."""
     book = state.book
     settle_decimals = book.assets[spec.settle].decimals
     current = account.positions.get(spec.id)
@@ -100,6 +115,10 @@ def plan_side(state: EngineState, account: Account, spec: MarketSpec, delta: Dec
             raise Rejection("insufficient_balance", f"{account.id} has too little {spec.settle} to margin the isolated position")
     else:
         deltas[spec.settle] += account_leg
+        if monitor is not None and SCREENED_SIDES:
+            screened = monitor.screen_side(account, spec, current, fill.position, deltas[spec.settle])
+            if screened is not None and screened.proves_free:
+                return SidePlan(account, spec, fill, fee, account_leg, isolated, moves, None, [], screened)
     detail: list = []
     cross = checks.cross_after(state, account, deltas, (spec.id, fill.position), detail)
     return SidePlan(account, spec, fill, fee, account_leg, isolated, moves, cross, detail)
@@ -145,7 +164,7 @@ def _check_side(step: Step, plan: SidePlan, role: str) -> None:
         return
     who = f"{role} {plan.account.id}"
     oracles.require_account_usable(step.state, plan.account, step.now, who, plan.spec.id)
-    if plan.cross.free_collateral < 0:
+    if plan.cross is not None and plan.cross.free_collateral < 0:  # (None: proven positive)
         raise Rejection("insufficient_margin", f"{role} {plan.account.id} would have free collateral below zero")
 
 
@@ -171,16 +190,24 @@ def trade(step: Step, command: Trade) -> None:
     settle = state.book.assets[spec.settle]
     buyer_fee = checks.units(settle, command.buyer_fee, "buyer_fee")
     seller_fee = checks.units(settle, command.seller_fee, "seller_fee")
-    buy = plan_side(state, buyer, spec, command.size, command.price, buyer_fee)
+    buy = plan_side(state, buyer, spec, command.size, command.price, buyer_fee, step.monitor)
     _check_side(step, buy, "buyer")
-    sell = plan_side(state, seller, spec, -command.size, command.price, seller_fee)
+    sell = plan_side(state, seller, spec, -command.size, command.price, seller_fee, step.monitor)
     _check_side(step, sell, "seller")
     _post_side(step, buy)
     _post_side(step, sell)
     sweep_flat_pool(step, spec)
-    # The planned cross figures are the figures of the state just posted: reuse them.
+    # The planned cross figures are the figures of the state just posted: reuse them. A
+    # screened side's estimate holds too, unless the loss waterfall ran (an isolated close
+    # left bad debt): it may have moved other accounts, so those sides are valued again.
+    waterfall = bool(buy.moves.deficit or sell.moves.deficit)
     for plan in sorted((buy, sell), key=lambda p: p.account.id):
-        step.monitor.evaluate(plan.account.id, step.seq, step.events, plan.cross, plan.detail)
+        if plan.screened is None:
+            step.monitor.evaluate(plan.account.id, step.seq, step.events, plan.cross, plan.detail)
+        elif waterfall:
+            step.monitor.evaluate(plan.account.id, step.seq, step.events)
+        else:
+            step.monitor.restate_side(plan.account, plan.screened, step.seq, step.events)
 
 
 def order_check(step: Step, command: OrderCheck) -> None:
@@ -196,6 +223,7 @@ def order_check(step: Step, command: OrderCheck) -> None:
         accepted, reason = False, refusal.code
         free = checks.cross_after(state, account).free_collateral
     else:
+        assert plan.cross is not None  # planned without the monitor: valued exactly
         free = plan.cross.free_collateral
         try:
             _check_side(step, plan, "account")
@@ -220,11 +248,7 @@ def margin_mode(step: Step, command: SetMarginMode) -> None:
     account = checks.user_account(state, command.account, "account")
     if spec.id in account.positions:
         raise Rejection("position_open", f"{account.id} holds a position in {spec.id}: close it before changing its margin mode")
-    setting = MarginSetting(command.mode, command.leverage)
-    if setting == MarginSetting():
-        account.settings.pop(spec.id, None)
-    else:
-        account.settings[spec.id] = setting
+    account.with_setting(spec.id, MarginSetting(command.mode, command.leverage))
 
 
 def isolated_margin(step: Step, command: IsolatedMargin) -> None:

@@ -315,6 +315,81 @@ class HealthScreen:
             record[base + 4] = band
         staged.clear()
 
+    # -- a change known exactly, applied to the estimate ------------------------------------
+    def settled(self, row: int) -> tuple[float, float, float] | None:
+        """(health, free collateral, band) of a written row whose two figures are provably
+        positive now: both signs positive and both margins > 0, so the exact figures are
+        within `band` of these estimates. None for a staged or cleared row, or when either
+        figure is not provably positive."""
+        if row in self._staged:
+            return None
+        base = 5 * row
+        record = self._record_view
+        if record[base + 2] < 0.0 or record[base + 3] < 0.0:
+            return None
+        margins = self._margin_view
+        margin_h, margin_f = margins[row], margins[self.record.shape[0] + row]
+        if not (0.0 < margin_h < _INF and 0.0 < margin_f < _INF):
+            return None
+        band = record[base + 4]
+        return margin_h + band, margin_f + band, band
+
+    def restate(self, row: int, oracle: int, line: Line | None, health: float, free: float, carried: float,
+                terms: int, quantum: float) -> bool:
+        """Rewrite a written row after a change whose effect on its figures is known exactly
+        (a trade in one market): its line in `oracle` becomes `line` (None: the row no longer
+        depends on that oracle), its estimates `health` and `free`. The band is the usual one
+        plus `carried`, the error the estimates already carry. Written only if both figures
+        are then provably positive; returns whether it was (if not, evaluate the row exactly)."""
+        assert row not in self._staged
+        lines = self._lines_of(row)
+        slot = -1
+        for index, at in lines:
+            if index == oracle:
+                slot = at
+        prices = self.prices
+        moving_h = moving_f = spread = 0.0
+        for index, at in lines:
+            if index != oracle:
+                column = self.columns[index]
+                s_h, s_f, price = column.slope_h[at], column.slope_f[at], float(prices[index])
+                moving_h += s_h * price
+                moving_f += s_f * price
+                spread += abs(s_h) * price + abs(s_f) * price
+        if line is not None:
+            s_h, s_f, price = line[1], line[2], float(prices[oracle])
+            moving_h += s_h * price
+            moving_f += s_f * price
+            spread += abs(s_h) * price + abs(s_f) * price
+        band = RELATIVE_BAND * (spread + abs(health) + abs(free)) + (terms + 2) * quantum + carried
+        if not (health - band > 0.0 and free - band > 0.0):
+            return False
+        column = self.columns[oracle]
+        if line is None:
+            if slot >= 0:
+                moved = column.remove(slot)
+                if moved is not None:
+                    self._moved_slot(moved, oracle, len(column), slot)
+                self._record_lines(row, [entry for entry in self._lines_of(row) if entry[0] != oracle])
+        else:
+            low, high = line[3], line[4]
+            values = (line[1], line[2], low * (1 + EDGE) if low > 0 else low, high * (1 - EDGE))
+            if slot >= 0:
+                column.set(slot, *values)
+            else:
+                self._record_lines(row, [*lines, [oracle, column.append(row, *values)]])
+        cap = self.record.shape[0]
+        margins, record = self._margin_view, self._record_view
+        margins[row] = health - band
+        margins[cap + row] = free - band
+        base = 5 * row
+        record[base] = health - moving_h
+        record[base + 1] = free - moving_f
+        record[base + 2] = 1.0
+        record[base + 3] = 1.0
+        record[base + 4] = band
+        return True
+
     def shift(self, shifts: list[tuple[int, float, float]]) -> list[int]:
         """Move rows' health and free collateral by known amounts (a funding payment, say)
         and return the rows that become candidates."""

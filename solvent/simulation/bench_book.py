@@ -9,7 +9,9 @@
 * the other side of every position is one of `makers` well-funded market makers, at the
   same entry price, so every market nets to zero in size and cost (as trades would).
 
-Everything comes from `random.Random(seed)`: the same seed, the same book.
+Everything comes from `random.Random(seed)`: the same seed, the same book. The book is
+two streams (balances, then holdings) that replay the same draws, so that it is never held
+in memory beside the state it is loaded into.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import bisect
 import random
 from decimal import Decimal
 from itertools import accumulate
+from collections.abc import Iterator
 from typing import Any
 
 from ..engine.bulk import Holding
@@ -53,7 +56,7 @@ class BenchBook:
                         or Decimal("0.0001") for price in self.prices]
         weights = [1.0 / (rank + 1) for rank in range(markets)]
         self._cumulative = list(accumulate(weights))
-        self._rng = rng
+        self._book_state = rng.getstate()  # the traders' draws start here (`_traders`)
 
     @staticmethod
     def _price(rng: random.Random) -> Decimal:
@@ -88,42 +91,57 @@ class BenchBook:
             commands.append({"op": "price", "oracle": oracle_id(index), "price": format(price, "f")})
         return commands
 
-    def _pick_markets(self, count: int) -> list[int]:
+    def _pick_markets(self, rng: random.Random, count: int) -> list[int]:
         chosen: set[int] = set()
         total = self._cumulative[-1]
         while len(chosen) < count:
-            chosen.add(bisect.bisect_left(self._cumulative, self._rng.random() * total))
+            chosen.add(bisect.bisect_left(self._cumulative, rng.random() * total))
         return sorted(chosen)
 
-    def book(self) -> tuple[list[tuple[str, str, int]], list[Holding]]:
-        """(balances, holdings) of the traders and the makers."""
-        rng = self._rng
-        balances: list[tuple[str, str, int]] = []
-        holdings: list[Holding] = []
-        maker_positions: dict[tuple[int, int], tuple[Decimal, Decimal]] = {}
-        quantum = 10 ** QUOTE_DECIMALS
+    def book(self) -> tuple[Iterator[tuple[str, str, int]], Iterator[Holding]]:
+        """(balances, holdings) of the traders and the makers, as two streams: at a million
+        accounts the book is generated while it is loaded instead of being held twice."""
+        return self.balances(), self.holdings()
+
+    def _traders(self) -> Iterator[tuple[str, int, int | None, list[tuple[int, Decimal]]]]:
+        """Per trader: (account, USDC deposit, ETH quantums or None, [(market, size)]). Each
+        call replays the same draws from the same generator state."""
+        rng = random.Random()
+        rng.setstate(self._book_state)
         for n in range(self.accounts):
-            account = f"a{n:07d}"
             deposit = rng.randint(1_000, 50_000)
-            balances.append((account, QUOTE, deposit * quantum))
-            if rng.random() < 0.1:
-                balances.append((account, COLLATERAL, rng.randint(1, 100) * 10 ** (COLLATERAL_DECIMALS - 1)))
+            collateral = rng.randint(1, 100) * 10 ** (COLLATERAL_DECIMALS - 1) if rng.random() < 0.1 else None
             count = min(self.markets, max(1, min(8, round(rng.expovariate(1 / 4)))))
             leverage = rng.uniform(1, 10)
             budget = deposit * leverage / count
-            for market in self._pick_markets(count):
-                price = self.prices[market]
+            sizes = []
+            for market in self._pick_markets(rng, count):
                 step = self.steps[market]
-                steps = max(1, int(budget / float(price * step)))
-                sign = 1 if rng.random() < 0.5 else -1
-                size = sign * steps * step
+                steps = max(1, int(budget / float(self.prices[market] * step)))
+                sizes.append((market, (1 if rng.random() < 0.5 else -1) * steps * step))
+            yield f"a{n:07d}", deposit, collateral, sizes
+
+    def balances(self) -> Iterator[tuple[str, str, int]]:
+        """(account, asset, quantums) of every trader, then of every maker."""
+        quantum = 10 ** QUOTE_DECIMALS
+        for account, deposit, collateral, _ in self._traders():
+            yield account, QUOTE, deposit * quantum
+            if collateral is not None:
+                yield account, COLLATERAL, collateral
+        for maker in range(self.makers):
+            yield f"{MAKER_PREFIX}{maker}", QUOTE, 10**12 * quantum
+
+    def holdings(self) -> Iterator[Holding]:
+        """Every trader's positions, then the makers' (the other side of each)."""
+        maker_positions: dict[tuple[int, int], tuple[Decimal, Decimal]] = {}
+        markets = [market_id(market) for market in range(self.markets)]
+        for n, (account, _, _, sizes) in enumerate(self._traders()):
+            maker = n % self.makers
+            for market, size in sizes:
                 entry = self.entries[market]
-                holdings.append(Holding.at(account, market_id(market), size, entry))
-                maker = n % self.makers
+                yield Holding.at(account, markets[market], size, entry)
                 total, cost = maker_positions.get((maker, market), (Decimal(0), Decimal(0)))
                 maker_positions[(maker, market)] = (total - size, cost - size * entry)
-        for maker in range(self.makers):
-            balances.append((f"{MAKER_PREFIX}{maker}", QUOTE, 10**12 * quantum))
         sides: dict[int, list[tuple[int, Decimal, Decimal]]] = {}
         for (maker, market), (total, cost) in sorted(maker_positions.items()):
             sides.setdefault(market, []).append((maker, total, cost))
@@ -136,5 +154,4 @@ class BenchBook:
                 maker, total, cost = held[0]
                 held[0] = (maker, total, cost + flat_cost)
             for maker, total, cost in held:
-                holdings.append(Holding(f"{MAKER_PREFIX}{maker}", market_id(market), total, cost))
-        return balances, holdings
+                yield Holding(f"{MAKER_PREFIX}{maker}", markets[market], total, cost)

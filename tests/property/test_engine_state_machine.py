@@ -187,6 +187,25 @@ class LiquidationRecorder:
         return acted
 
 
+def _screen_row_bounds(engine, unit, figures):
+    """The screen's promise, which trade admission relies on (`RiskMonitor.screen_side`):
+    while a row's margins are positive, its estimates are within its band of the exact
+    figures, so the exact figures have the signs the row records."""
+    monitor = engine.monitor
+    row = monitor.rows.get(unit)
+    if row is None or not figures.at_risk:
+        return
+    screen = monitor.screen
+    found = screen.settled(row)
+    if found is None:
+        return
+    health, free, band = found
+    quantum = 10.0 ** -engine.state.book.params.value_decimals
+    exact_free = figures.free_collateral if not unit[1] else figures.health
+    assert abs(health - figures.health * quantum) <= band, (unit, health, figures.health, band)
+    assert abs(free - exact_free * quantum) <= band, (unit, free, exact_free, band)
+
+
 class EngineMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
@@ -600,6 +619,7 @@ class EngineMachine(RuleBasedStateMachine):
                         units.append((account_id, market))
                         figures.append(isolated_figures(wallet, book.assets[settle].decimals, position, book))
                 for unit, fig in zip(units, figures):
+                    _screen_row_bounds(engine, unit, fig)
                     if fig.liquidatable:
                         expected_liquidatable.add(unit)
                     # margin calls are about an account's cross free collateral; an isolated

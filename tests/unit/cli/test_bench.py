@@ -15,14 +15,26 @@ from solvent.simulation.bench_book import BenchBook
 
 def test_bench_book_is_zipf_and_balanced():
     """About half the accounts hold the top market; every market nets to zero."""
-    balances, holdings = BenchBook(4000, 50, seed=3).book()
+    _, stream = BenchBook(4000, 50, seed=3).book()
+    holdings = list(stream)
     holders = {h.account for h in holdings if h.market == "M000-PERP" and not h.account.startswith("mm-")}
     assert 0.35 * 4000 < len(holders) < 0.65 * 4000
     totals: dict[str, list] = {}
     for h in holdings:
         size, cost = totals.setdefault(h.market, [0, 0])
         totals[h.market] = [size + h.size, cost + h.cost]
-    assert all(size == 0 and cost == 0 for size, cost in totals.values())
+    assert len(totals) == 50 and all(size == 0 and cost == 0 for size, cost in totals.values())
+
+
+def test_bench_book_streams_replay_the_same_draws():
+    """The balances and the holdings are two streams over the same draws: every trader with
+    a position has a balance, and a second pass gives the same book."""
+    book = BenchBook(3000, 40, seed=9)
+    balances, holdings = list(book.balances()), list(book.holdings())
+    assert (balances, holdings) == tuple(list(stream) for stream in book.book())
+    funded = {account for account, _, units in balances if units > 0}
+    assert {h.account for h in holdings} <= funded
+    assert len({account for account, _, _ in balances}) == 3000 + book.makers
 
 
 def test_small_bench_agrees_with_the_exact_model(tmp_path):

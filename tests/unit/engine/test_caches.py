@@ -16,7 +16,7 @@ import pytest
 import solvent.engine.state as engine_state
 from solvent import Engine
 from solvent.domain.numbers import ARITHMETIC
-from solvent.engine import checks
+from solvent.engine import checks, trading
 from solvent.margin.figures import cross_figures
 from solvent.simulation.scenario import Scenario, ScenarioConfig
 
@@ -68,6 +68,76 @@ def test_caching_every_account_changes_nothing(seed, monkeypatch):
         got = cached.monitor.screen.estimate(cached.monitor.rows[unit])
         for a, b in zip(got, expected):
             assert abs(a - b) <= 1e-9 * (1 + abs(b)), (unit, got, expected)
+
+
+def _with_large_trades(commands: list[dict]) -> list[dict]:
+    """Every 20th trade again at 2 to 9 times its size, so that sides reach their margin
+    limits: some are refused, some accepted close to them."""
+    out = []
+    trades = 0
+    for command in commands:
+        out.append(command)
+        if command["op"] == "trade":
+            trades += 1
+            if trades % 20 == 0:
+                factor = 2 + trades // 20 % 8
+                out.append({**command, "size": str(Decimal(command["size"]) * factor)})
+    return out
+
+
+def _run_sides(config: ScenarioConfig, screened: bool, monkeypatch: pytest.MonkeyPatch) -> tuple[list, list[str], Engine, int]:
+    monkeypatch.setattr(trading, "SCREENED_SIDES", screened)
+    engine = Engine()
+    judged = 0
+    judge = engine.monitor.screen_side
+
+    def counted(*args):
+        nonlocal judged
+        side = judge(*args)
+        judged += side is not None and side.proves_free
+        return side
+
+    monkeypatch.setattr(engine.monitor, "screen_side", counted)
+    events: list = []
+    hashes: list[str] = []
+    for number, command in enumerate(_with_large_trades(_stream(config))):
+        events.append(engine.apply(command))
+        if number % 50 == 0:
+            hashes.append(engine.state_hash())
+            with localcontext(ARITHMETIC):
+                for account_id, account in engine.state.accounts.items():
+                    row = engine.monitor.rows.get((account_id, ""))
+                    found = row is not None and engine.monitor.screen.settled(row)
+                    if found:  # the screen's promise: within the band of the exact figures
+                        exact = checks.cross_after(engine.state, account)
+                        health, free, band = found
+                        assert abs(health - exact.health * 1e-6) <= band, (account_id, health, exact.health)
+                        assert abs(free - exact.free_collateral * 1e-6) <= band, (account_id, free, exact)
+                        # and what a full re-anchor would rebuild the margins from (the constants and lines)
+                        rebuilt_health, rebuilt_free = engine.monitor.screen.estimate(row)
+                        assert abs(rebuilt_health - exact.health * 1e-6) <= band, (account_id, rebuilt_health)
+                        assert abs(rebuilt_free - exact.free_collateral * 1e-6) <= band, (account_id, rebuilt_free)
+    hashes.append(engine.state_hash())
+    return events, hashes, engine, judged
+
+
+@pytest.mark.parametrize("seed", [5, 17])
+def test_trade_sides_judged_on_the_screen_change_nothing(seed, monkeypatch):
+    """Trade sides admitted on the screen's estimate (`trading.SCREENED_SIDES`) give the
+    same events and states, command by command, as sides valued exactly, and every row the
+    screen vouches for stays within its band of the exact figures."""
+    config = ScenarioConfig(accounts=40, markets=3, commands=1500, seed=seed, leverage=(3.0, 12.0))
+    screened_events, screened_hashes, screened, judged = _run_sides(config, True, monkeypatch)
+    assert judged > 500, "the screen judged too few sides for the comparison to mean anything"
+    exact_events, exact_hashes, exact, none = _run_sides(config, False, monkeypatch)
+    assert none == 0
+    assert screened_events == exact_events
+    assert screened_hashes == exact_hashes
+    assert screened.monitor.liquidatable == exact.monitor.liquidatable
+    assert screened.monitor.margin_called == exact.monitor.margin_called
+    rejected = [e for events in exact_events for e in events if e["event"] == "rejected"]
+    assert any(e["code"] == "insufficient_margin" for e in rejected), "no side reached its margin limit"
+    assert any(e["event"] in ("liquidation", "margin_call") for events in exact_events for e in events)
 
 
 #: Two markets on two oracles; mm holds both: long 1 BTC from 50,000, short 10 ETH at 3,000.
@@ -163,3 +233,86 @@ def test_usability_remembered_at_one_time_is_forgotten_when_the_oracle_changes()
     assert [ev.get("code") for ev in trade(e, "carol", "dave", "0.1")] == ["oracle_stale"]
     ok(e, {"op": "price", "oracle": "ETH-USD", "price": "1510", "ts": 1001})
     assert not [ev for ev in trade(e, "carol", "dave", "0.1", "1510") if ev["event"] == "rejected"]
+
+
+#: Two perpetuals on one oracle (BTC-PERP with tiers, BTC-QPERP without) and ETH collateral
+#: on an oracle a market shares, so that a trade's rebuilt line holds other legs and a balance.
+SHARED_ORACLE_BOOK = [
+    {"op": "asset", "id": "USDC", "decimals": 6, "oracle": None, "weight_init": "1", "weight_maint": "1"},
+    {"op": "asset", "id": "ETH", "decimals": 8, "oracle": "ETH", "weight_init": "0.8", "weight_maint": "0.9"},
+    {"op": "market", "id": "BTC-PERP", "oracle": "BTC", "settle": "USDC", "step_size": "0.001", "liquidation_fee": "0.01",
+     "tiers": [{"max_notional": "100000", "mmr": "0.01", "max_leverage": "50"}, {"mmr": "0.05", "max_leverage": "10"}]},
+    {"op": "market", "id": "BTC-QPERP", "oracle": "BTC", "settle": "USDC", "step_size": "0.001",
+     "liquidation_fee": "0.01", "tiers": [{"mmr": "0.02", "max_leverage": "25"}]},
+    {"op": "market", "id": "ETH-PERP", "oracle": "ETH", "settle": "USDC", "step_size": "0.01",
+     "liquidation_fee": "0.01", "tiers": [{"mmr": "0.02", "max_leverage": "20"}]},
+    {"op": "price", "oracle": "BTC", "price": "60000"},
+    {"op": "price", "oracle": "ETH", "price": "3000"},
+    {"op": "deposit", "account": "a", "asset": "USDC", "amount": "40000"},
+    {"op": "deposit", "account": "a", "asset": "ETH", "amount": "5"},
+    {"op": "deposit", "account": "b", "asset": "USDC", "amount": "1000000"},
+    {"op": "trade", "market": "BTC-QPERP", "buyer": "a", "seller": "b", "size": "2", "price": "60000"},
+    {"op": "trade", "market": "ETH-PERP", "buyer": "b", "seller": "a", "size": "10", "price": "3000"},
+]
+
+
+@pytest.mark.parametrize("trade", [
+    {"market": "BTC-PERP", "buyer": "a", "seller": "b", "size": "1"},  # opens a second leg on BTC
+    {"market": "BTC-PERP", "buyer": "a", "seller": "b", "size": "3"},  # into the second tier
+    {"market": "BTC-QPERP", "buyer": "b", "seller": "a", "size": "1.5"},  # reduces, BTC-PERP beside it
+    {"market": "ETH-PERP", "buyer": "a", "seller": "b", "size": "4"},  # on the oracle of the ETH balance
+    {"market": "ETH-PERP", "buyer": "a", "seller": "b", "size": "10"},  # closes it: the line keeps the balance
+])
+def test_a_screened_side_rebuilds_the_whole_line_of_its_oracle(trade):
+    """After a side judged on the screen, the row's line in the traded market's oracle holds
+    every leg and balance there: its estimates follow the exact figures as prices move."""
+    engine = Engine()
+    for command in SHARED_ORACLE_BOOK:
+        ok(engine, command)
+    if trade["market"] != "BTC-PERP" or trade["size"] != "1":
+        ok(engine, {"op": "trade", "market": "BTC-PERP", "buyer": "a", "seller": "b", "size": "0.5", "price": "60000"})
+    ok(engine, {"op": "price", "oracle": "BTC", "price": "60010"})  # the row is written (flushed)
+    judged = []
+    judge = engine.monitor.screen_side
+
+    def counted(*args):
+        side = judge(*args)
+        judged.append(side is not None and side.proves_free)
+        return side
+
+    engine.monitor.screen_side = counted  # type: ignore[method-assign]
+    ok(engine, {"op": "trade", "price": "60000" if trade["market"].startswith("BTC") else "3000", **trade})
+    assert judged and judged[0], "the side was not judged on the screen"
+    for oracle, price in (("BTC", "57000"), ("ETH", "2700"), ("BTC", "63000"), ("ETH", "3300")):
+        ok(engine, {"op": "price", "oracle": oracle, "price": price})
+        row = engine.monitor.rows[("a", "")]
+        with localcontext(ARITHMETIC):
+            exact = checks.cross_after(engine.state, engine.state.accounts["a"])
+        estimate = engine.monitor.screen.estimate(row)
+        assert estimate[0] == pytest.approx(exact.health * 1e-6, rel=1e-9, abs=1e-4), (oracle, price)
+        assert estimate[1] == pytest.approx(exact.free_collateral * 1e-6, rel=1e-9, abs=1e-4), (oracle, price)
+
+
+def test_a_side_whose_notional_sits_on_a_tier_boundary_is_valued_exactly():
+    """2 BTC at a mark of 50,000 is a notional of exactly 100,000, the first tier's bound:
+    the tier is the exact model's to pick, so the side is not judged on floats."""
+    engine = Engine()
+    for command in SHARED_ORACLE_BOOK:
+        ok(engine, command)
+    ok(engine, {"op": "price", "oracle": "BTC", "price": "50000"})
+    judged = []
+    judge = engine.monitor.screen_side
+
+    def counted(*args):
+        side = judge(*args)
+        judged.append(side)
+        return side
+
+    engine.monitor.screen_side = counted  # type: ignore[method-assign]
+    ok(engine, {"op": "trade", "market": "BTC-PERP", "buyer": "a", "seller": "b", "size": "2", "price": "50000"})
+    assert judged[0] is None  # buyer a: on the boundary
+    with localcontext(ARITHMETIC):
+        exact = checks.cross_after(engine.state, engine.state.accounts["a"])
+    health, free = engine.monitor.screen.estimate(engine.monitor.rows[("a", "")])
+    assert health == pytest.approx(exact.health * 1e-6, rel=1e-12)
+    assert free == pytest.approx(exact.free_collateral * 1e-6, rel=1e-12)
