@@ -340,8 +340,10 @@ class HealthScreen:
         (a trade in one market): its line in `oracle` becomes `line` (None: the row no longer
         depends on that oracle), its estimates `health` and `free`. The band is the usual one
         plus `carried`, the error the estimates already carry. Written only if both figures
-        are then provably positive; returns whether it was (if not, evaluate the row exactly)."""
-        assert row not in self._staged
+        are then provably positive; returns whether it was (if not, evaluate the row exactly).
+        A row staged since it was judged is not rewritten either."""
+        if row in self._staged:
+            return False
         lines = self._lines_of(row)
         slot = -1
         for index, at in lines:
