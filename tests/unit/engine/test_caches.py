@@ -70,6 +70,20 @@ def test_caching_every_account_changes_nothing(seed, monkeypatch):
             assert abs(a - b) <= 1e-9 * (1 + abs(b)), (unit, got, expected)
 
 
+def _judgements(engine: Engine) -> list:
+    """Every `screen_side` answer the engine gets from now on (None: valued exactly)."""
+    judged: list = []
+    judge = engine.monitor.screen_side
+
+    def recorded(*args):
+        side = judge(*args)
+        judged.append(side)
+        return side
+
+    engine.monitor.screen_side = recorded  # type: ignore[method-assign]
+    return judged
+
+
 def _with_large_trades(commands: list[dict]) -> list[dict]:
     """Every 20th trade again at 2 to 9 times its size, so that sides reach their margin
     limits: some are refused, some accepted close to them."""
@@ -88,16 +102,7 @@ def _with_large_trades(commands: list[dict]) -> list[dict]:
 def _run_sides(config: ScenarioConfig, screened: bool, monkeypatch: pytest.MonkeyPatch) -> tuple[list, list[str], Engine, int]:
     monkeypatch.setattr(trading, "SCREENED_SIDES", screened)
     engine = Engine()
-    judged = 0
-    judge = engine.monitor.screen_side
-
-    def counted(*args):
-        nonlocal judged
-        side = judge(*args)
-        judged += side is not None and side.proves_free
-        return side
-
-    monkeypatch.setattr(engine.monitor, "screen_side", counted)
+    judgements = _judgements(engine)
     events: list = []
     hashes: list[str] = []
     for number, command in enumerate(_with_large_trades(_stream(config))):
@@ -118,7 +123,7 @@ def _run_sides(config: ScenarioConfig, screened: bool, monkeypatch: pytest.Monke
                         assert abs(rebuilt_health - exact.health * 1e-6) <= band, (account_id, rebuilt_health)
                         assert abs(rebuilt_free - exact.free_collateral * 1e-6) <= band, (account_id, rebuilt_free)
     hashes.append(engine.state_hash())
-    return events, hashes, engine, judged
+    return events, hashes, engine, sum(side is not None and side.proves_free for side in judgements)
 
 
 @pytest.mark.parametrize("seed", [5, 17])
@@ -272,17 +277,9 @@ def test_a_screened_side_rebuilds_the_whole_line_of_its_oracle(trade):
     if trade["market"] != "BTC-PERP" or trade["size"] != "1":
         ok(engine, {"op": "trade", "market": "BTC-PERP", "buyer": "a", "seller": "b", "size": "0.5", "price": "60000"})
     ok(engine, {"op": "price", "oracle": "BTC", "price": "60010"})  # the row is written (flushed)
-    judged = []
-    judge = engine.monitor.screen_side
-
-    def counted(*args):
-        side = judge(*args)
-        judged.append(side is not None and side.proves_free)
-        return side
-
-    engine.monitor.screen_side = counted  # type: ignore[method-assign]
+    judged = _judgements(engine)
     ok(engine, {"op": "trade", "price": "60000" if trade["market"].startswith("BTC") else "3000", **trade})
-    assert judged and judged[0], "the side was not judged on the screen"
+    assert judged and judged[0] is not None and judged[0].proves_free, "the side was not judged on the screen"
     for oracle, price in (("BTC", "57000"), ("ETH", "2700"), ("BTC", "63000"), ("ETH", "3300")):
         ok(engine, {"op": "price", "oracle": oracle, "price": price})
         row = engine.monitor.rows[("a", "")]
@@ -300,15 +297,7 @@ def test_a_side_whose_notional_sits_on_a_tier_boundary_is_valued_exactly():
     for command in SHARED_ORACLE_BOOK:
         ok(engine, command)
     ok(engine, {"op": "price", "oracle": "BTC", "price": "50000"})
-    judged = []
-    judge = engine.monitor.screen_side
-
-    def counted(*args):
-        side = judge(*args)
-        judged.append(side)
-        return side
-
-    engine.monitor.screen_side = counted  # type: ignore[method-assign]
+    judged = _judgements(engine)
     ok(engine, {"op": "trade", "market": "BTC-PERP", "buyer": "a", "seller": "b", "size": "2", "price": "50000"})
     assert judged[0] is None  # buyer a: on the boundary
     with localcontext(ARITHMETIC):
