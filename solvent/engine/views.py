@@ -10,6 +10,7 @@ import msgspec
 
 from ..domain.account import Account
 from ..domain.ids import FEES, INSURANCE, is_system, pnl_pool
+from ..domain.position import Position
 from ..domain.numbers import ARITHMETIC, format_decimal, format_exact, format_units
 from ..domain.rounding import Figure
 from ..domain.specs import AssetSpec
@@ -198,6 +199,20 @@ def _canonical(value: Any) -> Any:
     return value
 
 
+def _canonical_position(position: Position) -> list[Any]:
+    """`_canonical([size, cost, [[lot size, lot price]...], realized_pnl, isolated, leverage])`,
+    written out: the hash of every snapshot runs it for every position."""
+    leverage = position.leverage
+    return [
+        format_exact(position.size),
+        format_exact(position.cost),
+        [[format_exact(lot.size), format_exact(lot.price)] for lot in position.lots],
+        position.realized_pnl,
+        position.isolated,
+        None if leverage is None else format_exact(leverage),
+    ]
+
+
 def canonical_state(state: EngineState) -> dict[str, Any]:
     """Everything that makes the state what it is, in canonical form: balances (isolated
     wallets and the outside world included), positions and settings, prices and exchange
@@ -216,10 +231,7 @@ def canonical_state(state: EngineState) -> dict[str, Any]:
     for account_id in sorted(state.accounts):  # an opened account is state even when empty
         account = state.accounts[account_id]
         accounts[account_id] = {
-            "positions": {
-                m: _canonical([p.size, p.cost, [[lot.size, lot.price] for lot in p.lots], p.realized_pnl, p.isolated, p.leverage])
-                for m, p in sorted(account.positions.items())
-            },
+            "positions": {m: _canonical_position(p) for m, p in sorted(account.positions.items())},
             "settings": {m: _canonical(s) for m, s in sorted(account.settings.items())},
         }
     params = book.params

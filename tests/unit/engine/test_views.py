@@ -12,9 +12,12 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+import msgspec
 import pytest
 
 from solvent import Engine
+from solvent.domain.position import Lot, Position
+from solvent.engine import views
 
 from ._steps import ok
 
@@ -219,3 +222,18 @@ def test_the_account_query_equals_the_state_documents_entry(account):
     assert (event.pop("event"), event.pop("seq"), event.pop("account")) == ("account", e.state.commands - 1, account)
     assert event == e.state_document()["accounts"][account]
     assert e.account(account) == e.state_document()["accounts"][account]
+
+
+@pytest.mark.parametrize("position", [
+    Position("BTC-PERP", Decimal("1.500"), Decimal("75000.25")),
+    Position("BTC-PERP", Decimal("-2"), Decimal("-120000"), (Lot(Decimal("-1.5"), Decimal("60000")), Lot(Decimal("-0.5"), Decimal("60000.0"))),
+             realized_pnl=-1234, isolated=True, leverage=Decimal("12.50")),
+    Position("ETH-PERP", Decimal("0.10"), Decimal("300.000"), (), 7, False, Decimal("3")),
+])
+def test_a_position_hashes_as_its_generic_canonical_form(position):
+    """The state hash writes positions out directly (it runs over every position of every
+    snapshot); the form must stay the generic one, or every recorded state hash changes."""
+    generic = views._canonical([position.size, position.cost, [[lot.size, lot.price] for lot in position.lots],
+                                position.realized_pnl, position.isolated, position.leverage])
+    assert views._canonical_position(position) == generic
+    assert msgspec.json.encode(views._canonical_position(position)) == msgspec.json.encode(generic)
