@@ -4,6 +4,10 @@ A trade is planned side by side without touching anything: the fill under the co
 the realized PnL legs, the fee, and for an isolated position the margin moved in or out.
 A side that increases risk (opens or adds to a position, or flips it) must end with cross
 free collateral >= 0; a side that only reduces is never refused. Then both sides post.
+Where the risk screen can prove the free collateral after a cross side positive, the side is
+judged there without valuing the account (`RiskMonitor.screen_side`; docs/ARCHITECTURE.md,
+"A trade side judged on the screen"); otherwise the account is valued exactly. The decision
+is the same either way.
 
 Isolated positions (SPEC §2): opening or adding moves margin from the cross balance into
 the position's wallet: `max(⌈size added × price / leverage⌉, what brings the position's own
