@@ -315,7 +315,7 @@ class HealthScreen:
             record[base + 4] = band
         staged.clear()
 
-    # -- a change known exactly, applied to the estimate ------------------------------------
+    # -- a change known within a bound, applied to the estimate ----------------------------
     def settled(self, row: int) -> tuple[float, float, float] | None:
         """(health, free collateral, band) of a written row whose two figures are provably
         positive now: both signs positive and both margins > 0, so the exact figures are
@@ -336,10 +336,10 @@ class HealthScreen:
 
     def restate(self, row: int, oracle: int, line: Line | None, health: float, free: float, carried: float,
                 terms: int, quantum: float) -> bool:
-        """Rewrite a written row after a change whose effect on its figures is known exactly
-        (a trade in one market): its line in `oracle` becomes `line` (None: the row no longer
-        depends on that oracle), its estimates `health` and `free`. The band is the usual one
-        plus `carried`, the error the estimates already carry. Written only if both figures
+        """Rewrite a written row after a change whose effect on its figures is known within
+        a bound (a trade in one market): its line in `oracle` becomes `line` (None: the row no
+        longer depends on that oracle), its estimates `health` and `free`. The band is the
+        usual one plus `carried`, which bounds the error the estimates already carry. Written only if both figures
         are then provably positive; returns whether it was (if not, evaluate the row exactly).
         A row staged since it was judged is not rewritten either."""
         if row in self._staged:
