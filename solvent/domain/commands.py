@@ -1,56 +1,56 @@
 """Typed commands (SPEC §2), built by `solvent.codec` from JSON after syntax checks.
 
 Semantic checks (ids that must exist, decimals of an asset, margin) are the engine's.
+
+Commands are named tuples: immutable, typed, compared by value. Every command builds one or
+two, so their construction cost counts: a frozen dataclass sets each field through
+`object.__setattr__` (and in the compiled build its generated `__init__` stays interpreted),
+which made it four times the cost of a named tuple here (`docs/PERFORMANCE.md`). As tuples,
+two commands of different types with equal fields compare equal: dispatch is by `type()`,
+never by equality.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple
 
 from .account import MarginMode
 from .specs import AssetSpec, MarketSpec
 
 
-@dataclass(frozen=True, slots=True)
-class AssetCommand:
+class AssetCommand(NamedTuple):
     spec: AssetSpec
 
 
-@dataclass(frozen=True, slots=True)
-class MarketCommand:
+class MarketCommand(NamedTuple):
     spec: MarketSpec
 
 
-@dataclass(frozen=True, slots=True)
-class ParamsCommand:
+class ParamsCommand(NamedTuple):
     changes: tuple[tuple[str, object], ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Deposit:
+class Deposit(NamedTuple):
     account: str
     asset: str
     amount: Decimal
 
 
-@dataclass(frozen=True, slots=True)
-class Withdraw:
+class Withdraw(NamedTuple):
     account: str
     asset: str
     amount: Decimal
 
 
-@dataclass(frozen=True, slots=True)
-class TransferCommand:
+class TransferCommand(NamedTuple):
     source: str
     target: str
     asset: str
     amount: Decimal
 
 
-@dataclass(frozen=True, slots=True)
-class Trade:
+class Trade(NamedTuple):
     market: str
     buyer: str
     seller: str
@@ -60,55 +60,47 @@ class Trade:
     seller_fee: Decimal
 
 
-@dataclass(frozen=True, slots=True)
-class OrderCheck:
+class OrderCheck(NamedTuple):
     account: str
     market: str
     size: Decimal  # signed
     price: Decimal
 
 
-@dataclass(frozen=True, slots=True)
-class SetMarginMode:
+class SetMarginMode(NamedTuple):
     account: str
     market: str
     mode: MarginMode
     leverage: Decimal | None
 
 
-@dataclass(frozen=True, slots=True)
-class IsolatedMargin:
+class IsolatedMargin(NamedTuple):
     account: str
     market: str
     amount: Decimal  # signed: > 0 adds, < 0 removes
 
 
-@dataclass(frozen=True, slots=True)
-class PriceUpdate:
+class PriceUpdate(NamedTuple):
     oracle: str
     price: Decimal
     confidence: Decimal | None
 
 
-@dataclass(frozen=True, slots=True)
-class Funding:
+class Funding(NamedTuple):
     market: str
     rate: Decimal
 
 
-@dataclass(frozen=True, slots=True)
-class ExchangeRate:
+class ExchangeRate(NamedTuple):
     asset: str
     rate: Decimal
 
 
-@dataclass(frozen=True, slots=True)
-class Time:
+class Time(NamedTuple):
     pass
 
 
-@dataclass(frozen=True, slots=True)
-class AccountQuery:
+class AccountQuery(NamedTuple):
     account: str
 
 
@@ -118,8 +110,7 @@ Command = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Envelope:
+class Envelope(NamedTuple):
     """A decoded command with its optional client id and timestamp (Unix seconds)."""
 
     op: str

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from decimal import Decimal
 
 from ..domain.ids import INSURANCE
@@ -11,19 +10,28 @@ from .monitor import RiskMonitor
 from .state import EngineState
 
 
-@dataclass(slots=True)
 class Step:
-    state: EngineState
-    monitor: RiskMonitor
-    seq: int
-    now: Decimal | None
-    events: list[dict] = field(default_factory=list)
-    #: (market, side) -> accounts in ADL order, ranked once per command at first use
-    adl_queues: dict[tuple[str, bool], list[str]] = field(default_factory=dict)
-    #: asset -> [loss to socialize at the end of the command, owners whose balances are spared]
-    socialize_later: dict[str, list] = field(default_factory=dict)
-    #: the command's own ts (None if it carried none); `now` is the clock including it
-    ts: Decimal | None = None
+    """One command's working context: the state and monitor, the command's sequence number
+    and clock, and what it has emitted so far.
+
+    A plain class with its own `__init__` (not a dataclass): one is built per command, and a
+    dataclass's generated `__init__` stays interpreted in the compiled build."""
+
+    __slots__ = ("state", "monitor", "seq", "now", "events", "adl_queues", "socialize_later", "ts")
+
+    def __init__(self, state: EngineState, monitor: RiskMonitor, seq: int, now: Decimal | None,
+                 ts: Decimal | None = None) -> None:
+        self.state = state
+        self.monitor = monitor
+        self.seq = seq
+        self.now = now
+        self.events: list[dict] = []
+        #: (market, side) -> accounts in ADL order, ranked once per command at first use
+        self.adl_queues: dict[tuple[str, bool], list[str]] = {}
+        #: asset -> [loss to socialize at the end of the command, owners whose balances are spared]
+        self.socialize_later: dict[str, list] = {}
+        #: the command's own ts (None if it carried none); `now` is the clock including it
+        self.ts = ts
 
     def emit(self, name: str, **fields: object) -> None:
         self.events.append({"event": name, "seq": self.seq, **fields})

