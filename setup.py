@@ -4,8 +4,9 @@ and always for editable installs, solvent is pure Python: everything else is in
 pyproject.toml. `tools/install-compiled.sh VENV` does the whole compiled install.
 
 The compiled modules are the domain, the ledger, the margin formulas, the engine and the
-codec, and the float screen. Not compiled: the screen's kernels (numba compiles them itself),
-storage, the CLI and simulation.
+codec, and the float screen; beside them, the screen's loops are built from C
+(`solvent/risk/_native.c`, the kernel `native` of `solvent.risk.kernels`). Not compiled:
+the kernels' numpy and numba versions, storage, the CLI and simulation.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import os
 import sys
 from pathlib import Path
 
-from setuptools import setup
+from setuptools import Extension, setup
 
 COMPILED_PACKAGES = ("solvent/domain", "solvent/ledger", "solvent/margin", "solvent/engine")
 COMPILED_MODULES = ("solvent/codec.py", "solvent/risk/screen.py")
@@ -39,7 +40,10 @@ def _extensions() -> list:
     except ImportError:
         sys.exit("solvent: SOLVENT_COMPILE=1 needs mypy in the build environment: "
                  "pip install mypy, then pip install --no-build-isolation . (or use tools/install-compiled.sh)")
-    return mypycify(_compiled_sources(), opt_level="3")
+    # the C loops: no fused multiply-add, no fast-math, so that they give numpy's bits
+    native = Extension("solvent.risk._native", ["solvent/risk/_native.c"],
+                       extra_compile_args=["-O2", "-ffp-contract=off", "-fno-fast-math"])
+    return mypycify(_compiled_sources(), opt_level="3") + [native]
 
 
 setup(ext_modules=_extensions())

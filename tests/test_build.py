@@ -22,6 +22,9 @@ def test_the_build_is_the_one_expected() -> None:
     assert solvent.build() == expected
     # and the package is all of one build, not a mix
     assert {str(m.__file__).endswith(".so") for m in (engine_module, figures_module)} == {expected == "compiled"}
+    # the compiled build brings the C loops of the screen, and the screen uses them
+    assert kernels_module.native_available() == (expected == "compiled")
+    assert (kernels_module.select()[0] == "native") == (expected == "compiled")
 
 
 def test_the_kernels_are_never_compiled_by_mypyc() -> None:

@@ -14,16 +14,24 @@ numpy gathers every column into one array and uses `bincount`, which adds its we
 input order; the numba loop scatters column by column in the same order: the same products,
 summed in the same order, so the same bits.
 
-Both kernels do the same IEEE operations in the same order (a product, then a sum; numba
-compiles without fast-math, so nothing is fused or reordered) and report candidates in column
-order: their results are identical, bit for bit, and a test checks it. `pip install
-solvent[fast]` adds numba; `SOLVENT_KERNEL=numpy` forces the numpy kernel.
+A third kernel, *native*, is the same three loops in C (`_native.c`), built only with the
+compiled build (`tools/install-compiled.sh`). It takes the screen's `array.array` columns as
+they are (no numpy views) and has no compile step at run time, so unlike numba it pays off
+on small columns too: a tick of 1,300 lines costs about a tenth of the numpy kernel's
+instructions (docs/PERFORMANCE.md).
+
+Every kernel does the same IEEE operations in the same order (a product, then a sum; numba
+compiles without fast-math and the C is built with -ffp-contract=off, so nothing is fused or
+reordered) and reports candidates in column order: their results are identical, bit for
+bit, and a test checks it. `pip install solvent[fast]` adds numba; `SOLVENT_KERNEL=numpy`
+(or `numba`, `native`) forces a kernel.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -167,12 +175,50 @@ def numba_available() -> bool:
         return False
 
 
+def _native_module() -> Any:
+    """The C loops (`_native.c`), or None when this install was not built with them."""
+    try:
+        from . import _native  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    return _native
+
+
+def native_available() -> bool:
+    return _native_module() is not None
+
+
+def tick_native(margins: np.ndarray, rows: Any, slope_h: Any, slope_f: Any, low: Any, high: Any,
+                delta: float, price: float) -> np.ndarray:
+    """The tick in C. The line arrays may be numpy arrays or the columns' own `array.array`s."""
+    return np.array(_native_module().tick(margins, rows, slope_h, slope_f, low, high, delta, price), dtype=np.int64)
+
+
+def moving_native(columns: list[tuple[Any, Any, Any, float]], rows: int) -> np.ndarray:
+    """As `moving_numba` ([rows, 2]), in C; the line arrays may be `array.array`s."""
+    native = _native_module()
+    moving = np.zeros((rows, 2))
+    for column_rows, slope_h, slope_f, price in columns:
+        native.scatter(moving, column_rows, slope_h, slope_f, price)
+    return moving
+
+
+def margins_native(margins: np.ndarray, record: np.ndarray, moving: np.ndarray, rows: int) -> None:
+    """As `margins_numba`, in C."""
+    _native_module().margins(margins, record, moving, rows)
+
+
 def select(name: str | None = None) -> tuple[str, Kernel]:
-    """The kernel to use: `name` ("numba" or "numpy"), else `SOLVENT_KERNEL`, else numba
-    when it is installed (for columns of `NUMBA_FROM` lines and more), else numpy."""
+    """The kernel to use: `name` ("native", "numba" or "numpy"), else `SOLVENT_KERNEL`, else
+    native when this install has it, else numba when it is installed (for columns of
+    `NUMBA_FROM` lines and more), else numpy."""
     wanted = name or os.environ.get("SOLVENT_KERNEL", "")
     if wanted == "numpy":
         return "numpy", tick_numpy
+    if wanted == "native" or (not wanted and native_available()):
+        if not native_available():
+            raise RuntimeError("SOLVENT_KERNEL=native but this install has no C kernels (tools/install-compiled.sh builds them)")
+        return "native", tick_native
     if not numba_available():
         if wanted == "numba":
             raise RuntimeError("SOLVENT_KERNEL=numba but numba is not installed (pip install solvent[fast])")

@@ -32,8 +32,8 @@ a removed line is filled by the column's last one, so a column never has holes. 
 remembers where its lines are (`_line_oracle`, `_line_slot`, `WIDTH` per row; the rare row
 with more, a market maker in many markets, keeps them in a dict).
 
-The tick's loop itself is `solvent.risk.kernels` (numpy, or numba when installed; identical
-results). Anchoring a row (after a trade, a deposit...) only stages it; staged rows are written
+The tick's loop itself is `solvent.risk.kernels` (numpy, numba when installed, or C in the
+compiled build; identical results). Anchoring a row (after a trade, a deposit...) only stages it; staged rows are written
 before the next tick reads them.
 """
 
@@ -124,8 +124,8 @@ class HealthScreen:
     prices: np.ndarray
 
     def __init__(self, capacity: int = 1024, oracles: int = 0, kernel: str | None = None) -> None:
-        """`oracles` is only a hint: columns are added by `add_oracle`. `kernel`: "numba" or
-        "numpy" (default: numba when installed, see `solvent.risk.kernels`)."""
+        """`oracles` is only a hint: columns are added by `add_oracle`. `kernel`: "native",
+        "numba" or "numpy" (default: see `solvent.risk.kernels.select`)."""
         del oracles
         self.kernel_name, self.kernel = kernels.select(kernel)
         self._rows = 0
@@ -424,9 +424,13 @@ class HealthScreen:
         if self._ticks % REANCHOR_EVERY == 0:
             self.rebuild()
             return self.candidates(index)
-        rows, slope_h, slope_f, low, high = self.columns[index].arrays()
-        if not len(rows):
+        column = self.columns[index]
+        if not len(column):
             return np.empty(0, dtype=np.int64)
+        if self.kernel_name == "native":  # reads the columns' own arrays, no numpy views
+            return kernels.tick_native(self.margins, column.rows, column.slope_h, column.slope_f, column.low,
+                                       column.high, float(delta), float(price))
+        rows, slope_h, slope_f, low, high = column.arrays()
         return self.kernel(self.margins, rows, slope_h, slope_f, low, high, float(delta), float(price))
 
     def candidates(self, index: int) -> np.ndarray:
@@ -442,6 +446,11 @@ class HealthScreen:
         """Recompute every margin from the constants (no accumulated error)."""
         self.flush()
         n = self._rows
+        if self.kernel_name == "native":
+            moving = kernels.moving_native([(column.rows, column.slope_h, column.slope_f, float(self.prices[index]))
+                                            for index, column in enumerate(self.columns) if len(column)], n)
+            kernels.margins_native(self.margins, self.record, moving, n)
+            return
         columns = []
         for index, column in enumerate(self.columns):
             if len(column):

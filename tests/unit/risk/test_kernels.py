@@ -1,5 +1,7 @@
-"""solvent.risk.kernels: the numba kernel and the numpy kernel give identical margins and
-identical candidates, bit for bit, and both agree with the definition."""
+"""solvent.risk.kernels: the numba kernel, the numpy kernel and (in the compiled build) the C
+kernel give identical margins and identical candidates, bit for bit, and all agree with the
+definition. The C kernel's cases run where it is built: CI's compiled suite (tests/test_build.py
+checks that it is there)."""
 
 from __future__ import annotations
 
@@ -15,6 +17,8 @@ from solvent.risk.screen import HealthScreen
 pytest.importorskip("numba")
 NUMBA = kernels.select("numba")[1]
 INF = float("inf")
+NATIVE = kernels.native_available()
+native_only = pytest.mark.skipif(not NATIVE, reason="the C kernel is built only with the compiled build")
 
 finite = st.floats(-1e9, 1e9, allow_nan=False, allow_infinity=False)
 
@@ -104,8 +108,9 @@ def test_moving_sums_are_identical_in_both_kernels_and_are_the_definition(case):
     assert by_numpy.tobytes() == expected.tobytes()
 
 
-def test_small_columns_stay_on_numpy_large_ones_go_to_numba():
-    """The default kernel: the same results either side of NUMBA_FROM."""
+def test_small_columns_stay_on_numpy_large_ones_go_to_numba(monkeypatch):
+    """The default kernel without the C one: the same results either side of NUMBA_FROM."""
+    monkeypatch.setattr(kernels, "native_available", lambda: False)
     name, kernel = kernels.select()
     assert name == "numba"
     rng = np.random.default_rng(3)
@@ -147,3 +152,84 @@ def test_rebuilt_margins_are_identical_in_both_kernels_and_are_the_definition(ro
             for figure in (0, 1):
                 expected = (record[row, 2 + figure] * record[row, figure] + moving[figure, row]) - record[row, 4]
                 assert by_numpy[figure, row] == expected
+
+
+@native_only
+@settings(max_examples=300, deadline=None)
+@given(columns())
+def test_the_c_tick_is_the_numpy_tick_bit_for_bit(case):
+    """Also fed the screen's own `array.array` columns, as the screen does."""
+    from array import array
+
+    margins, rows, slope_h, slope_f, low, high, delta, price = case
+    by_numpy, by_c, by_c_arrays = margins.copy(), margins.copy(), margins.copy()
+    found_numpy = kernels.tick_numpy(by_numpy, rows, slope_h, slope_f, low, high, delta, price)
+    found_c = kernels.tick_native(by_c, rows, slope_h, slope_f, low, high, delta, price)
+    found_c_arrays = kernels.tick_native(by_c_arrays, array("q", rows.tolist()),
+                                         *(array("d", values.tolist()) for values in (slope_h, slope_f, low, high)),
+                                         delta, price)
+    assert found_numpy.tolist() == found_c.tolist() == found_c_arrays.tolist()
+    assert by_numpy.tobytes() == by_c.tobytes() == by_c_arrays.tobytes()
+
+
+@native_only
+@settings(max_examples=200, deadline=None)
+@given(column_sets())
+def test_the_c_moving_sums_are_numpys_bit_for_bit(case):
+    columns, rows = case
+    by_numpy = kernels.moving_numpy(columns, rows)
+    by_c = kernels.moving_native(columns, rows)
+    assert by_numpy.tobytes() == np.ascontiguousarray(by_c.T).tobytes()
+
+
+@native_only
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 50), st.randoms(use_true_random=False))
+def test_the_c_rebuilt_margins_are_numpys_bit_for_bit(rows, rnd):
+    values = lambda: rnd.uniform(-1e6, 1e6)  # noqa: E731
+    margins = np.array([[values() if rnd.random() < 0.8 else INF for _ in range(rows)] for _ in range(2)])
+    record = np.array([[values(), values(), rnd.choice((-1.0, 1.0)), rnd.choice((-1.0, 1.0)), abs(values())]
+                       for _ in range(rows)])
+    moving = np.array([[values() for _ in range(rows)] for _ in range(2)])
+    by_numpy, by_c = margins.copy(), margins.copy()
+    kernels.margins_numpy(by_numpy, record, moving, rows)
+    kernels.margins_native(by_c, record, np.ascontiguousarray(moving.T), rows)
+    assert by_numpy.tobytes() == by_c.tobytes()
+
+
+@native_only
+def test_screens_with_the_c_kernel_pick_numpys_candidates_and_margins():
+    rng = np.random.default_rng(11)
+    screens = [HealthScreen(capacity=4, kernel=name) for name in ("numpy", "native")]
+    for screen in screens:
+        for index in range(3):
+            screen.add_oracle()
+            screen.set_price(index, 100.0)
+    for _ in range(200):
+        health, free = rng.normal(50, 40, 2)
+        lines = [(int(k), float(rng.normal(0, 2)), float(rng.normal(0, 2)), 0.0, float(rng.uniform(150, 400)))
+                 for k in rng.choice(3, size=rng.integers(1, 4), replace=False)]
+        for screen in screens:
+            row = screen.new_row()
+            screen.anchor(row, float(health), float(free), bool(health < 0), bool(free < 0), lines, 3, 1e-6)
+    for _ in range(300):
+        index, price = int(rng.integers(0, 3)), float(rng.uniform(50, 200))
+        first, second = (screen.tick(index, price) for screen in screens)
+        assert first.tolist() == second.tolist()
+    assert screens[0].margins.tobytes() == screens[1].margins.tobytes()
+    for screen in screens:
+        screen.rebuild()
+    assert screens[0].margins.tobytes() == screens[1].margins.tobytes()
+
+
+@native_only
+def test_the_c_kernel_refuses_bad_buffers_and_writes_nothing():
+    margins = np.ones((2, 4))
+    rows, ones = np.array([0, 9], dtype=np.int64), np.ones(2)
+    with pytest.raises(ValueError):  # row 9 is outside the margins
+        kernels.tick_native(margins, rows, ones, ones, ones, ones, -5.0, 1.0)
+    with pytest.raises(TypeError):  # rows of float64
+        kernels.tick_native(margins, ones, ones, ones, ones, ones, -5.0, 1.0)
+    with pytest.raises(ValueError):  # slope_f shorter than rows
+        kernels.tick_native(margins, rows[:1], ones, ones[:1], ones[:1], ones[:1], -5.0, 1.0)
+    assert margins.tobytes() == np.ones((2, 4)).tobytes()

@@ -1,0 +1,227 @@
+/*
+ * The screen's three loops in C: built only with the compiled build (SOLVENT_COMPILE=1,
+ * tools/install-compiled.sh); without it solvent uses numpy, or numba when installed.
+ *
+ *   tick(margins, rows, slope_h, slope_f, low, high, delta, price) -> list of candidate rows
+ *   scatter(moving, rows, slope_h, slope_f, price)       moving[row, :] += slope x price
+ *   margins(margins, record, moving, rows)               margin = sign x constant + moving - band
+ *
+ * Each is the loop of `solvent/risk/kernels.py` (`_tick_loop`, `_scatter_loop`,
+ * `_margins_loop`) written out, with the same IEEE operations in the same order: a product,
+ * rounded, then a sum, rounded. The build passes -ffp-contract=off so that no product and
+ * sum are fused into one rounding, and nothing here asks for fast-math, so the results are
+ * the numpy kernel's, bit for bit (tests/unit/risk/test_kernels.py checks it).
+ *
+ * Arguments are any contiguous buffers (numpy arrays, array.array): float64 ('d') and
+ * int64 ('q' or 'l'). A buffer of the wrong kind or size raises TypeError or ValueError;
+ * nothing is written before every argument has been checked.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <string.h>
+
+typedef struct {
+    Py_buffer view;
+    int held;
+} Buffer;
+
+static void release(Buffer *buffers, int count) {
+    for (int i = 0; i < count; i++) {
+        if (buffers[i].held) {
+            PyBuffer_Release(&buffers[i].view);
+            buffers[i].held = 0;
+        }
+    }
+}
+
+/* kind: 'd' for float64, 'q' for int64 */
+static int acquire(PyObject *object, Buffer *buffer, char kind, int writable, const char *name) {
+    int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0);
+    if (PyObject_GetBuffer(object, &buffer->view, flags) != 0) {
+        return -1;
+    }
+    buffer->held = 1;
+    const char *format = buffer->view.format ? buffer->view.format : "B";
+    if (*format == '@' || *format == '=' || *format == '<') {
+        format++;
+    }
+    int ok = buffer->view.itemsize == 8 && strlen(format) == 1 &&
+             (kind == 'd' ? *format == 'd' : (*format == 'q' || *format == 'l'));
+    if (!ok) {
+        PyErr_Format(PyExc_TypeError, "%s must be a contiguous buffer of %s", name,
+                     kind == 'd' ? "float64" : "int64");
+        return -1;
+    }
+    return 0;
+}
+
+static Py_ssize_t items(Buffer *buffer) { return buffer->view.len / 8; }
+
+static PyObject *tick(PyObject *self, PyObject *args) {
+    PyObject *objects[6];
+    double delta, price;
+    if (!PyArg_ParseTuple(args, "OOOOOOdd:tick", &objects[0], &objects[1], &objects[2], &objects[3],
+                          &objects[4], &objects[5], &delta, &price)) {
+        return NULL;
+    }
+    static const char *names[6] = {"margins", "rows", "slope_h", "slope_f", "low", "high"};
+    static const char kinds[6] = {'d', 'q', 'd', 'd', 'd', 'd'};
+    Buffer buffers[6] = {{{0}}};
+    for (int i = 0; i < 6; i++) {
+        if (acquire(objects[i], &buffers[i], kinds[i], i == 0, names[i]) != 0) {
+            release(buffers, 6);
+            return NULL;
+        }
+    }
+    Py_ssize_t lines = items(&buffers[1]);
+    Py_ssize_t capacity = items(&buffers[0]) / 2;
+    if (items(&buffers[0]) % 2 || items(&buffers[2]) != lines || items(&buffers[3]) != lines ||
+        items(&buffers[4]) != lines || items(&buffers[5]) != lines) {
+        release(buffers, 6);
+        PyErr_SetString(PyExc_ValueError, "tick: margins must hold two rows and every line array the same length");
+        return NULL;
+    }
+    double *health = (double *)buffers[0].view.buf;
+    double *free_ = health + capacity;
+    const long long *rows = (const long long *)buffers[1].view.buf;
+    const double *slope_h = (const double *)buffers[2].view.buf;
+    const double *slope_f = (const double *)buffers[3].view.buf;
+    const double *low = (const double *)buffers[4].view.buf;
+    const double *high = (const double *)buffers[5].view.buf;
+    for (Py_ssize_t i = 0; i < lines; i++) {
+        if (rows[i] < 0 || rows[i] >= capacity) {
+            release(buffers, 6);
+            PyErr_SetString(PyExc_ValueError, "tick: a row is outside the margins");
+            return NULL;
+        }
+    }
+    PyObject *found = PyList_New(0);
+    if (found == NULL) {
+        release(buffers, 6);
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < lines; i++) {
+        long long row = rows[i];
+        double h = health[row];
+        double f = free_[row];
+        if (delta != 0.0) {
+            double moved_h = slope_h[i] * delta;
+            double moved_f = slope_f[i] * delta;
+            h = h + moved_h;
+            f = f + moved_f;
+            health[row] = h;
+            free_[row] = f;
+        }
+        if (h <= 0.0 || f <= 0.0 || low[i] >= price || high[i] < price) {
+            PyObject *value = PyLong_FromLongLong(row);
+            if (value == NULL || PyList_Append(found, value) != 0) {
+                Py_XDECREF(value);
+                Py_DECREF(found);
+                release(buffers, 6);
+                return NULL;
+            }
+            Py_DECREF(value);
+        }
+    }
+    release(buffers, 6);
+    return found;
+}
+
+static PyObject *scatter(PyObject *self, PyObject *args) {
+    PyObject *objects[4];
+    double price;
+    if (!PyArg_ParseTuple(args, "OOOOd:scatter", &objects[0], &objects[1], &objects[2], &objects[3], &price)) {
+        return NULL;
+    }
+    static const char *names[4] = {"moving", "rows", "slope_h", "slope_f"};
+    static const char kinds[4] = {'d', 'q', 'd', 'd'};
+    Buffer buffers[4] = {{{0}}};
+    for (int i = 0; i < 4; i++) {
+        if (acquire(objects[i], &buffers[i], kinds[i], i == 0, names[i]) != 0) {
+            release(buffers, 4);
+            return NULL;
+        }
+    }
+    Py_ssize_t lines = items(&buffers[1]);
+    Py_ssize_t capacity = items(&buffers[0]) / 2;
+    if (items(&buffers[2]) != lines || items(&buffers[3]) != lines) {
+        release(buffers, 4);
+        PyErr_SetString(PyExc_ValueError, "scatter: every line array must have the same length");
+        return NULL;
+    }
+    double *moving = (double *)buffers[0].view.buf; /* [row][2] */
+    const long long *rows = (const long long *)buffers[1].view.buf;
+    const double *slope_h = (const double *)buffers[2].view.buf;
+    const double *slope_f = (const double *)buffers[3].view.buf;
+    for (Py_ssize_t i = 0; i < lines; i++) {
+        if (rows[i] < 0 || rows[i] >= capacity) {
+            release(buffers, 4);
+            PyErr_SetString(PyExc_ValueError, "scatter: a row is outside `moving`");
+            return NULL;
+        }
+    }
+    for (Py_ssize_t i = 0; i < lines; i++) {
+        long long row = rows[i];
+        double product_h = slope_h[i] * price;
+        double product_f = slope_f[i] * price;
+        moving[2 * row] = moving[2 * row] + product_h;
+        moving[2 * row + 1] = moving[2 * row + 1] + product_f;
+    }
+    release(buffers, 4);
+    Py_RETURN_NONE;
+}
+
+static PyObject *margins(PyObject *self, PyObject *args) {
+    PyObject *objects[3];
+    Py_ssize_t rows;
+    if (!PyArg_ParseTuple(args, "OOOn:margins", &objects[0], &objects[1], &objects[2], &rows)) {
+        return NULL;
+    }
+    static const char *names[3] = {"margins", "record", "moving"};
+    Buffer buffers[3] = {{{0}}};
+    for (int i = 0; i < 3; i++) {
+        if (acquire(objects[i], &buffers[i], 'd', i == 0, names[i]) != 0) {
+            release(buffers, 3);
+            return NULL;
+        }
+    }
+    Py_ssize_t capacity = items(&buffers[0]) / 2;
+    if (rows < 0 || rows > capacity || items(&buffers[1]) < 5 * rows || items(&buffers[2]) < 2 * rows) {
+        release(buffers, 3);
+        PyErr_SetString(PyExc_ValueError, "margins: the arrays are smaller than `rows`");
+        return NULL;
+    }
+    double *health = (double *)buffers[0].view.buf;
+    double *free_ = health + capacity;
+    const double *record = (const double *)buffers[1].view.buf; /* [row][5] */
+    const double *moving = (const double *)buffers[2].view.buf; /* [row][2] */
+    for (Py_ssize_t row = 0; row < rows; row++) {
+        if (isfinite(health[row])) {
+            const double *r = record + 5 * row;
+            double band = r[4];
+            double scaled_h = r[2] * r[0];
+            double scaled_f = r[3] * r[1];
+            double sum_h = scaled_h + moving[2 * row];
+            double sum_f = scaled_f + moving[2 * row + 1];
+            health[row] = sum_h - band;
+            free_[row] = sum_f - band;
+        } else {
+            free_[row] = Py_HUGE_VAL;
+        }
+    }
+    release(buffers, 3);
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef methods[] = {
+    {"tick", tick, METH_VARARGS, "tick(margins, rows, slope_h, slope_f, low, high, delta, price) -> candidate rows"},
+    {"scatter", scatter, METH_VARARGS, "scatter(moving, rows, slope_h, slope_f, price): moving[row] += slope x price"},
+    {"margins", margins, METH_VARARGS, "margins(margins, record, moving, rows): rebuild every margin"},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT, "_native", "The screen's loops in C (see solvent/risk/kernels.py).", -1, methods,
+};
+
+PyMODINIT_FUNC PyInit__native(void) { return PyModule_Create(&module); }
