@@ -1,0 +1,97 @@
+"""Instructions per command on the issue's stream, counted by valgrind (callgrind).
+
+Wall-clock figures on a shared 2-core machine move by 10-30 % from hour to hour; the number
+of instructions the CPU executes does not (the same binary and input give the same count,
+whatever else runs). This script counts the instructions of the replay loop only: it
+generates the stream (`solvent.simulation.scenario`, as `replay_throughput.py` does), applies
+the setup commands with counting off, turns counting on (`callgrind_control -i on`) for the
+stream, and off again before exit. Instructions are not time (cache misses are not counted),
+so use it to compare two versions of the engine, not as a throughput.
+
+    python benchmarks/count_instructions.py [--commands 5000] [--json out.json]
+
+It runs itself under `valgrind --tool=callgrind` (valgrind must be installed; Debian:
+valgrind) and takes about a minute for 5,000 commands. The compiled build counts the same
+way: run it with that venv's python, from outside the checkout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+_CHILD = "SOLVENT_COUNT_INSTRUCTIONS_CHILD"
+
+
+def _child(commands: int, accounts: int, seed: int) -> None:
+    try:
+        import solvent  # noqa: F401
+    except ImportError:
+        sys.path.insert(0, str(ROOT))
+    from solvent import Engine
+    from solvent.simulation.scenario import Scenario, ScenarioConfig
+
+    scenario = Scenario(ScenarioConfig(accounts=accounts, markets=3, commands=commands, seed=seed))
+    setup, stream = scenario.setup_commands(), list(scenario.commands())
+    engine = Engine()
+    for command in setup:
+        engine.apply(command)
+    pid = os.getpid()
+    subprocess.run(["callgrind_control", "-i", "on", str(pid)], check=True, capture_output=True)
+    for command in stream:
+        engine.apply(command)
+    subprocess.run(["callgrind_control", "-i", "off", str(pid)], check=True, capture_output=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--commands", type=int, default=5000, help="commands in the stream (default 5,000)")
+    parser.add_argument("--accounts", type=int, default=2000, help="accounts (default 2,000)")
+    parser.add_argument("--seed", type=int, default=42, help="seed of the stream (default 42)")
+    parser.add_argument("--json", metavar="FILE", help="write the result as JSON to FILE")
+    args = parser.parse_args(argv)
+    if os.environ.get(_CHILD):
+        _child(args.commands, args.accounts, args.seed)
+        return 0
+    with tempfile.TemporaryDirectory() as work:
+        out = Path(work) / "callgrind.out"
+        command = ["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}",
+                   sys.executable, __file__, "--commands", str(args.commands), "--accounts", str(args.accounts),
+                   "--seed", str(args.seed)]
+        try:
+            subprocess.run(command, check=True, capture_output=True, env={**os.environ, _CHILD: "1"})
+        except FileNotFoundError:
+            print("valgrind is not installed (Debian: apt-get install valgrind)", file=sys.stderr)
+            return 2
+        except subprocess.CalledProcessError as error:
+            print(error.stderr.decode(errors="replace")[-2000:], file=sys.stderr)
+            return 1
+        summary = re.search(rb"^totals: (\d+)", out.read_bytes(), re.M)
+        if summary is None:
+            print("callgrind wrote no summary", file=sys.stderr)
+            return 1
+    try:
+        import solvent
+    except ImportError:
+        sys.path.insert(0, str(ROOT))
+        import solvent
+
+    instructions = int(summary.group(1))
+    result = {"commands": args.commands, "accounts": args.accounts, "seed": args.seed, "build": solvent.build(),
+              "instructions": instructions, "instructions_per_command": round(instructions / args.commands)}
+    print(f"{result['build']}: {instructions:,} instructions over {args.commands:,} commands, "
+          f"{result['instructions_per_command']:,} per command")
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
