@@ -55,8 +55,6 @@ RELATIVE_BAND = 1e-9
 #: Tier intervals are shrunk by this relative amount, so that a price on a boundary is a candidate.
 EDGE = 1e-12
 _INF = float("inf")
-#: A shift of this many rows and more is done with numpy (see `HealthScreen.shift`).
-_SHIFT_VECTOR_FROM = 32
 
 #: (oracle index, slope_health, slope_free, low, high): a tuple or a list
 Line = Sequence[Any]
@@ -396,17 +394,8 @@ class HealthScreen:
 
     def shift(self, shifts: list[tuple[int, float, float]]) -> list[int]:
         """Move rows' health and free collateral by known amounts (a funding payment, say)
-        and return the rows that become candidates, in the order given.
-
-        Per row: constant += delta; margin += sign × delta. Many distinct rows (a funding
-        settlement moves every holder) are moved with numpy, a few (or a list naming a row
-        twice) in a loop: the same IEEE operations on the same values either way, so the
-        same bits."""
+        and return the rows that become candidates."""
         self.flush()
-        if len(shifts) >= _SHIFT_VECTOR_FROM:
-            flagged = self._shift_vector(shifts)
-            if flagged is not None:
-                return flagged
         cap = self.record.shape[0]
         margins, record = self._margin_view, self._record_view
         flagged = []
@@ -419,22 +408,6 @@ class HealthScreen:
             if margins[row] <= 0.0 or margins[cap + row] <= 0.0:
                 flagged.append(row)
         return flagged
-
-    def _shift_vector(self, shifts: list[tuple[int, float, float]]) -> list[int] | None:
-        """`shift` with numpy; None (nothing moved) if a row appears twice."""
-        rows = np.array([entry[0] for entry in shifts], dtype=np.int64)
-        if len(np.unique(rows)) != len(rows):
-            return None
-        delta_h = np.array([entry[1] for entry in shifts], dtype=np.float64)
-        delta_f = np.array([entry[2] for entry in shifts], dtype=np.float64)
-        record, margins = self.record, self.margins
-        record[rows, CONST_H] += delta_h
-        record[rows, CONST_F] += delta_f
-        health = margins[0, rows] + record[rows, SIGN_H] * delta_h
-        free = margins[1, rows] + record[rows, SIGN_F] * delta_f
-        margins[0, rows] = health
-        margins[1, rows] = free
-        return rows[(health <= 0.0) | (free <= 0.0)].tolist()
 
     # -- price ticks ----------------------------------------------------------------------
     def set_price(self, index: int, price: float) -> None:

@@ -165,29 +165,6 @@ def test_shift_moves_a_row_by_a_known_amount_and_reports_it_when_it_crosses():
     assert screen.shift([(row, -40.0, 0.0)]) == [row]
 
 
-@settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(st.floats(-100, 100), st.floats(-100, 100), st.floats(-50, 50), st.floats(-50, 50),
-                          st.booleans(), st.booleans()), min_size=screen_module._SHIFT_VECTOR_FROM, max_size=80), st.booleans())
-def test_a_shift_of_many_rows_is_the_row_by_row_shift_bit_for_bit(rows, twice):
-    """The first screen is shifted in one call of at least `_SHIFT_VECTOR_FROM` rows (numpy,
-    or the loop when a row is named twice), the second 8 rows at a time (the loop): the same
-    margins, constants and flagged rows, in the order given."""
-    screens = [new_screen(), new_screen()]
-    shifts = []
-    for health, free, delta_h, delta_f, h_negative, f_negative in rows:
-        for screen in screens:
-            row = screen.new_row()
-            screen.anchor(row, health, free, h_negative, f_negative, [(0, 1.0, 1.0, 0.0, INF)], 3, 1e-6)
-        shifts.append((row, delta_h, delta_f))
-    if twice:
-        shifts.append(shifts[0])
-    by_vector = screens[0].shift(shifts)
-    by_loop = [row for chunk in range(0, len(shifts), 8) for row in screens[1].shift(shifts[chunk:chunk + 8])]
-    assert by_vector == by_loop
-    assert screens[0].margins.tobytes() == screens[1].margins.tobytes()
-    assert screens[0].record.tobytes() == screens[1].record.tobytes()
-
-
 def test_the_screen_grows_past_its_initial_capacity_and_oracle_count():
     """Capacity 1 and 1 oracle, then 5 rows on 3 oracles: every row keeps its figures."""
     screen = new_screen(oracles=3, prices=(100.0, 50.0, 10.0), capacity=1)
