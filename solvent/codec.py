@@ -67,11 +67,10 @@ class _Reader:
 
     def _get(self, name: str, required: bool) -> Any:
         self.used.add(name)
-        if name not in self.raw or self.raw[name] is None:
-            if required:
-                raise Rejection("missing_field", f"field {name!r} is required")
-            return None
-        return self.raw[name]
+        value = self.raw.get(name)
+        if value is None and required:
+            raise Rejection("missing_field", f"field {name!r} is required")
+        return value
 
     def id(self, name: str) -> str:
         return check_id(self._get(name, True), name)
@@ -128,6 +127,8 @@ class _Reader:
         return value
 
     def done(self) -> None:
+        if self.used.issuperset(self.raw):  # the common case, answered without building a set
+            return
         extra = sorted(set(self.raw) - self.used)
         if extra:
             raise Rejection("unknown_field", f"unknown field {extra[0]!r}")

@@ -121,7 +121,8 @@ class HealthScreen:
 
     margins: np.ndarray
     record: np.ndarray
-    prices: np.ndarray
+    #: the last price of each oracle (a list: read one at a time, on every trade side)
+    prices: list[float]
 
     def __init__(self, capacity: int = 1024, oracles: int = 0, kernel: str | None = None) -> None:
         """`oracles` is only a hint: columns are added by `add_oracle`. `kernel`: "native",
@@ -133,7 +134,7 @@ class HealthScreen:
         self._ticks = 0
         self._staged: dict[int, tuple | None] = {}
         self.columns: list[OracleColumn] = []
-        self.prices = np.zeros(0)
+        self.prices = []
         self._line_count = bytearray()
         self._line_oracle = array("i")
         self._line_slot = array("i")
@@ -151,6 +152,7 @@ class HealthScreen:
             margins[:, :n] = self.margins
             record[:n] = self.record
         self.margins, self.record = margins, record
+        self._capacity = rows
         grow = rows - len(self._line_count)
         self._line_count.extend(bytes(grow))
         self._line_oracle.extend(array("i", bytes(4 * grow * WIDTH)))
@@ -195,7 +197,7 @@ class HealthScreen:
 
     def add_oracle(self) -> int:
         self.columns.append(OracleColumn())
-        self.prices = np.append(self.prices, 0.0)
+        self.prices.append(0.0)
         return len(self.columns) - 1
 
     def new_row(self) -> int:
@@ -203,8 +205,8 @@ class HealthScreen:
             return self._free_rows.pop()
         row = self._rows
         self._rows += 1
-        if self._rows > self.record.shape[0]:
-            self._allocate(self.record.shape[0] * 2)
+        if self._rows > self._capacity:
+            self._allocate(self._capacity * 2)
         return row
 
     def release_row(self, row: int) -> None:
@@ -245,8 +247,8 @@ class HealthScreen:
         staged = self._staged
         if not staged:
             return
-        prices = self.prices.tolist()
-        cap = self.record.shape[0]
+        prices = self.prices
+        cap = self._capacity
         margins, record = self._margin_view, self._record_view
         for row, entry in staged.items():
             base = 5 * row
@@ -291,9 +293,9 @@ class HealthScreen:
                     values = (sign_h * s_h, sign_f * s_f, lo * (1 + EDGE) if lo > 0 else lo, hi * (1 - EDGE))
                     if index in kept:
                         slot = kept.pop(index)
-                        column.set(slot, *values)
+                        column.set(slot, values[0], values[1], values[2], values[3])
                     else:
-                        slot = column.append(row, *values)
+                        slot = column.append(row, values[0], values[1], values[2], values[3])
                     placed.append([index, slot])
                     price = prices[index]
                     moving_h += s_h * price
@@ -328,7 +330,7 @@ class HealthScreen:
         if record[base + 2] < 0.0 or record[base + 3] < 0.0:
             return None
         margins = self._margin_view
-        margin_h, margin_f = margins[row], margins[self.record.shape[0] + row]
+        margin_h, margin_f = margins[row], margins[self._capacity + row]
         if not (0.0 < margin_h < _INF and 0.0 < margin_f < _INF):
             return None
         band = record[base + 4]
@@ -354,12 +356,12 @@ class HealthScreen:
         for index, at in lines:
             if index != oracle:
                 column = self.columns[index]
-                s_h, s_f, price = column.slope_h[at], column.slope_f[at], float(prices[index])
+                s_h, s_f, price = column.slope_h[at], column.slope_f[at], prices[index]
                 moving_h += s_h * price
                 moving_f += s_f * price
                 spread += abs(s_h) * price + abs(s_f) * price
         if line is not None:
-            s_h, s_f, price = line[1], line[2], float(prices[oracle])
+            s_h, s_f, price = line[1], line[2], prices[oracle]
             moving_h += s_h * price
             moving_f += s_f * price
             spread += abs(s_h) * price + abs(s_f) * price
@@ -375,12 +377,12 @@ class HealthScreen:
                 self._record_lines(row, [entry for entry in self._lines_of(row) if entry[0] != oracle])
         else:
             low, high = line[3], line[4]
-            values = (line[1], line[2], low * (1 + EDGE) if low > 0 else low, high * (1 - EDGE))
+            s_h, s_f, low, high = line[1], line[2], low * (1 + EDGE) if low > 0 else low, high * (1 - EDGE)
             if slot >= 0:
-                column.set(slot, *values)
+                column.set(slot, s_h, s_f, low, high)
             else:
-                self._record_lines(row, [*lines, [oracle, column.append(row, *values)]])
-        cap = self.record.shape[0]
+                self._record_lines(row, [*lines, [oracle, column.append(row, s_h, s_f, low, high)]])
+        cap = self._capacity
         margins, record = self._margin_view, self._record_view
         margins[row] = health - band
         margins[cap + row] = free - band
@@ -396,7 +398,7 @@ class HealthScreen:
         """Move rows' health and free collateral by known amounts (a funding payment, say)
         and return the rows that become candidates."""
         self.flush()
-        cap = self.record.shape[0]
+        cap = self._capacity
         margins, record = self._margin_view, self._record_view
         flagged = []
         for row, delta_h, delta_f in shifts:
