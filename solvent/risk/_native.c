@@ -5,9 +5,10 @@
  *   tick(margins, rows, slope_h, slope_f, low, high, delta, price) -> list of candidate rows
  *   scatter(moving, rows, slope_h, slope_f, price)       moving[row, :] += slope x price
  *   margins(margins, record, moving, rows)               margin = sign x constant + moving - band
+ *   shift(margins, record, shifts) -> list of flagged rows  (HealthScreen.shift's loop)
  *
  * Each is the loop of `solvent/risk/kernels.py` (`_tick_loop`, `_scatter_loop`,
- * `_margins_loop`) written out, with the same IEEE operations in the same order: a product,
+ * `_margins_loop`) or of `HealthScreen.shift` written out, with the same IEEE operations in the same order: a product,
  * rounded, then a sum, rounded. The build passes -ffp-contract=off so that no product and
  * sum are fused into one rounding, and nothing here asks for fast-math, so the results are
  * the numpy kernel's, bit for bit (tests/unit/risk/test_kernels.py checks it).
@@ -213,10 +214,104 @@ static PyObject *margins(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+/* A float, or an int read as a float (as Python's `+=` would); -1 with an exception otherwise. */
+static int as_double(PyObject *value, double *out) {
+    if (PyFloat_Check(value)) {
+        *out = PyFloat_AS_DOUBLE(value);
+        return 0;
+    }
+    if (PyLong_Check(value)) {
+        *out = PyLong_AsDouble(value);
+        return (*out == -1.0 && PyErr_Occurred()) ? -1 : 0;
+    }
+    PyErr_SetString(PyExc_TypeError, "shift: a delta must be a float");
+    return -1;
+}
+
+/* shifts: a list of (row, delta_health, delta_free) tuples, applied in order (a row may
+ * appear twice, as in the loop): constant += delta; margin += sign x delta; a row is flagged
+ * when either margin is then <= 0. record is [row][5]: const_h, const_f, sign_h, sign_f, band. */
+static PyObject *shift(PyObject *self, PyObject *args) {
+    PyObject *objects[2];
+    PyObject *shifts;
+    if (!PyArg_ParseTuple(args, "OOO!:shift", &objects[0], &objects[1], &PyList_Type, &shifts)) {
+        return NULL;
+    }
+    static const char *names[2] = {"margins", "record"};
+    Buffer buffers[2] = {{{0}}};
+    for (int i = 0; i < 2; i++) {
+        if (acquire(objects[i], &buffers[i], 'd', 1, names[i]) != 0) {
+            release(buffers, 2);
+            return NULL;
+        }
+    }
+    Py_ssize_t capacity = items(&buffers[0]) / 2;
+    if (items(&buffers[1]) < 5 * capacity) {
+        release(buffers, 2);
+        PyErr_SetString(PyExc_ValueError, "shift: record is smaller than the margins");
+        return NULL;
+    }
+    Py_ssize_t count = PyList_GET_SIZE(shifts);
+    for (Py_ssize_t i = 0; i < count; i++) { /* check every entry before moving anything */
+        PyObject *entry = PyList_GET_ITEM(shifts, i);
+        double unused;
+        if (!PyTuple_Check(entry) || PyTuple_GET_SIZE(entry) != 3 || !PyLong_Check(PyTuple_GET_ITEM(entry, 0))) {
+            release(buffers, 2);
+            PyErr_SetString(PyExc_TypeError, "shift: each entry must be (row: int, delta_health: float, delta_free: float)");
+            return NULL;
+        }
+        if (as_double(PyTuple_GET_ITEM(entry, 1), &unused) != 0 || as_double(PyTuple_GET_ITEM(entry, 2), &unused) != 0) {
+            release(buffers, 2);
+            return NULL;
+        }
+        long long row = PyLong_AsLongLong(PyTuple_GET_ITEM(entry, 0));
+        if (row < 0 || row >= capacity) {
+            release(buffers, 2);
+            if (!PyErr_Occurred()) {
+                PyErr_SetString(PyExc_ValueError, "shift: a row is outside the margins");
+            }
+            return NULL;
+        }
+    }
+    double *health = (double *)buffers[0].view.buf;
+    double *free_ = health + capacity;
+    double *record = (double *)buffers[1].view.buf;
+    PyObject *flagged = PyList_New(0);
+    if (flagged == NULL) {
+        release(buffers, 2);
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *entry = PyList_GET_ITEM(shifts, i);
+        PyObject *row_object = PyTuple_GET_ITEM(entry, 0);
+        long long row = PyLong_AsLongLong(row_object);
+        double delta_h, delta_f;  /* (checked above: cannot fail) */
+        as_double(PyTuple_GET_ITEM(entry, 1), &delta_h);
+        as_double(PyTuple_GET_ITEM(entry, 2), &delta_f);
+        double *r = record + 5 * row;
+        r[0] = r[0] + delta_h;
+        r[1] = r[1] + delta_f;
+        double moved_h = r[2] * delta_h;
+        double moved_f = r[3] * delta_f;
+        health[row] = health[row] + moved_h;
+        free_[row] = free_[row] + moved_f;
+        if (health[row] <= 0.0 || free_[row] <= 0.0) {
+            if (PyList_Append(flagged, row_object) != 0) {
+                Py_DECREF(flagged);
+                release(buffers, 2);
+                return NULL;
+            }
+        }
+    }
+    release(buffers, 2);
+    return flagged;
+}
+
 static PyMethodDef methods[] = {
     {"tick", tick, METH_VARARGS, "tick(margins, rows, slope_h, slope_f, low, high, delta, price) -> candidate rows"},
     {"scatter", scatter, METH_VARARGS, "scatter(moving, rows, slope_h, slope_f, price): moving[row] += slope x price"},
     {"margins", margins, METH_VARARGS, "margins(margins, record, moving, rows): rebuild every margin"},
+    {"shift", shift, METH_VARARGS, "shift(margins, record, shifts) -> flagged rows: move rows by known amounts"},
     {NULL, NULL, 0, NULL},
 };
 

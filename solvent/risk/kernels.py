@@ -208,6 +208,12 @@ def margins_native(margins: np.ndarray, record: np.ndarray, moving: np.ndarray, 
     _native_module().margins(margins, record, moving, rows)
 
 
+def shift_native(margins: np.ndarray, record: np.ndarray, shifts: list[tuple[int, float, float]]) -> list[int]:
+    """`HealthScreen.shift`'s loop in C: per (row, delta_h, delta_f), in order, constant +=
+    delta and margin += sign × delta; returns the rows then at or below zero."""
+    return _native_module().shift(margins, record, shifts)
+
+
 def select(name: str | None = None) -> tuple[str, Kernel]:
     """The kernel to use: `name` ("native", "numba" or "numpy"), else `SOLVENT_KERNEL`, else
     native when this install has it, else numba when it is installed (for columns of

@@ -396,8 +396,11 @@ class HealthScreen:
 
     def shift(self, shifts: list[tuple[int, float, float]]) -> list[int]:
         """Move rows' health and free collateral by known amounts (a funding payment, say)
-        and return the rows that become candidates."""
+        and return the rows that become candidates. (In C where the screen's kernel is:
+        a funding settlement shifts every holder's row.)"""
         self.flush()
+        if self.kernel_name == "native":
+            return kernels.shift_native(self.margins, self.record, shifts)
         cap = self._capacity
         margins, record = self._margin_view, self._record_view
         flagged = []

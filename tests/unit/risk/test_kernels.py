@@ -233,3 +233,43 @@ def test_the_c_kernel_refuses_bad_buffers_and_writes_nothing():
     with pytest.raises(ValueError):  # slope_f shorter than rows
         kernels.tick_native(margins, rows[:1], ones, ones[:1], ones[:1], ones[:1], -5.0, 1.0)
     assert margins.tobytes() == np.ones((2, 4)).tobytes()
+
+
+@native_only
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.floats(-100, 100), st.floats(-100, 100), st.floats(-50, 50), st.floats(-50, 50),
+                          st.booleans(), st.booleans()), min_size=1, max_size=60), st.booleans())
+def test_the_c_shift_is_the_loops_shift_bit_for_bit(rows, twice):
+    """A screen on the numpy kernel shifts in Python, one on the C kernel in C: the same
+    margins, constants and flagged rows, in order, also when a row is named twice and when
+    a delta is an int."""
+    screens = [HealthScreen(capacity=4, kernel=name) for name in ("numpy", "native")]
+    for screen in screens:
+        screen.add_oracle()
+        screen.set_price(0, 100.0)
+    shifts: list = []
+    for health, free, delta_h, delta_f, h_negative, f_negative in rows:
+        for screen in screens:
+            row = screen.new_row()
+            screen.anchor(row, health, free, h_negative, f_negative, [(0, 1.0, 1.0, 0.0, INF)], 3, 1e-6)
+        shifts.append((row, delta_h, delta_f))
+    if twice:
+        shifts += [shifts[0], (shifts[-1][0], -3, 2)]
+    assert screens[0].shift(shifts) == screens[1].shift(shifts)
+    assert screens[0].margins.tobytes() == screens[1].margins.tobytes()
+    assert screens[0].record.tobytes() == screens[1].record.tobytes()
+
+
+@native_only
+def test_the_c_shift_refuses_bad_entries_and_moves_nothing():
+    screen = HealthScreen(capacity=4, kernel="native")
+    screen.add_oracle()
+    screen.set_price(0, 1.0)
+    row = screen.new_row()
+    screen.anchor(row, 5.0, 5.0, False, False, [(0, 1.0, 1.0, 0.0, INF)], 3, 1e-6)
+    screen.flush()
+    before = screen.margins.tobytes(), screen.record.tobytes()
+    for bad in ([(row, -1.0, 0.0), (99, 1.0, 1.0)], [(row, -1.0, 0.0), (row, "x", 1.0)], [(row, -1.0)]):
+        with pytest.raises((TypeError, ValueError)):
+            screen.shift(bad)
+        assert (screen.margins.tobytes(), screen.record.tobytes()) == before
