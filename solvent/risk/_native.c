@@ -1,5 +1,5 @@
 /*
- * The screen's three loops in C: built only with the compiled build (SOLVENT_COMPILE=1,
+ * The screen's hot loops in C: built only with the compiled build (SOLVENT_COMPILE=1,
  * tools/install-compiled.sh); without it solvent uses numpy, or numba when installed.
  *
  *   tick(margins, rows, slope_h, slope_f, low, high, delta, price) -> list of candidate rows
@@ -7,9 +7,9 @@
  *   margins(margins, record, moving, rows)               margin = sign x constant + moving - band
  *   shift(margins, record, shifts) -> list of flagged rows  (HealthScreen.shift's loop)
  *
- * Each is the loop of `solvent/risk/kernels.py` (`_tick_loop`, `_scatter_loop`,
- * `_margins_loop`) or of `HealthScreen.shift` written out, with the same IEEE operations in the same order: a product,
- * rounded, then a sum, rounded. The build passes -ffp-contract=off so that no product and
+ * Each is a loop of `solvent/risk/kernels.py` (`_tick_loop`, `_scatter_loop`,
+ * `_margins_loop`) or of `HealthScreen.shift` written out, with the same IEEE operations in
+ * the same order: a product, rounded, then a sum, rounded. The build passes -ffp-contract=off so that no product and
  * sum are fused into one rounding, and nothing here asks for fast-math, so the results are
  * the numpy kernel's, bit for bit (tests/unit/risk/test_kernels.py checks it).
  *

@@ -14,7 +14,7 @@ numpy gathers every column into one array and uses `bincount`, which adds its we
 input order; the numba loop scatters column by column in the same order: the same products,
 summed in the same order, so the same bits.
 
-A third kernel, *native*, is the same three loops in C (`_native.c`), built only with the
+A third kernel, *native*, is the same loops in C (`_native.c`), built only with the
 compiled build (`tools/install-compiled.sh`). It takes the screen's `array.array` columns as
 they are (no numpy views) and has no compile step at run time, so unlike numba it pays off
 on small columns too: a tick of 1,300 lines costs about a tenth of the numpy kernel's
