@@ -175,7 +175,7 @@ def numba_available() -> bool:
         return False
 
 
-def _native_module() -> Any:
+def _load_native() -> Any:
     """The C loops (`_native.c`), or None when this install was not built with them."""
     try:
         from . import _native  # type: ignore[attr-defined]
@@ -184,19 +184,27 @@ def _native_module() -> Any:
     return _native
 
 
+#: loaded once (an import statement per tick cost more than the tick's loop)
+_NATIVE = _load_native()
+#: the candidates of a tick that has none (most ticks): one read-only empty array
+_NO_ROWS = np.empty(0, dtype=np.int64)
+_NO_ROWS.flags.writeable = False
+
+
 def native_available() -> bool:
-    return _native_module() is not None
+    return _NATIVE is not None
 
 
 def tick_native(margins: np.ndarray, rows: Any, slope_h: Any, slope_f: Any, low: Any, high: Any,
                 delta: float, price: float) -> np.ndarray:
     """The tick in C. The line arrays may be numpy arrays or the columns' own `array.array`s."""
-    return np.array(_native_module().tick(margins, rows, slope_h, slope_f, low, high, delta, price), dtype=np.int64)
+    found = _NATIVE.tick(margins, rows, slope_h, slope_f, low, high, delta, price)
+    return np.array(found, dtype=np.int64) if found else _NO_ROWS
 
 
 def moving_native(columns: list[tuple[Any, Any, Any, float]], rows: int) -> np.ndarray:
     """As `moving_numba` ([rows, 2]), in C; the line arrays may be `array.array`s."""
-    native = _native_module()
+    native = _NATIVE
     moving = np.zeros((rows, 2))
     for column_rows, slope_h, slope_f, price in columns:
         native.scatter(moving, column_rows, slope_h, slope_f, price)
@@ -205,13 +213,13 @@ def moving_native(columns: list[tuple[Any, Any, Any, float]], rows: int) -> np.n
 
 def margins_native(margins: np.ndarray, record: np.ndarray, moving: np.ndarray, rows: int) -> None:
     """As `margins_numba`, in C."""
-    _native_module().margins(margins, record, moving, rows)
+    _NATIVE.margins(margins, record, moving, rows)
 
 
 def shift_native(margins: np.ndarray, record: np.ndarray, shifts: list[tuple[int, float, float]]) -> list[int]:
     """`HealthScreen.shift`'s loop in C: per (row, delta_h, delta_f), in order, constant +=
     delta and margin += sign × delta; returns the rows then at or below zero."""
-    return _native_module().shift(margins, record, shifts)
+    return _NATIVE.shift(margins, record, shifts)
 
 
 def select(name: str | None = None) -> tuple[str, Kernel]:
