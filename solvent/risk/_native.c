@@ -58,6 +58,19 @@ static int acquire(PyObject *object, Buffer *buffer, char kind, int writable, co
 
 static Py_ssize_t items(Buffer *buffer) { return buffer->view.len / 8; }
 
+/* Acquire `count` buffers (kinds[i]: 'd' or 'q'; the first `writable` of them writable), or
+ * release what was acquired and return -1 with the exception set. */
+static int acquire_all(PyObject **objects, Buffer *buffers, const char *kinds, const char *const *names, int count,
+                       int writable) {
+    for (int i = 0; i < count; i++) {
+        if (acquire(objects[i], &buffers[i], kinds[i], i < writable, names[i]) != 0) {
+            release(buffers, count);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static PyObject *tick(PyObject *self, PyObject *args) {
     PyObject *objects[6];
     double delta, price;
@@ -65,14 +78,11 @@ static PyObject *tick(PyObject *self, PyObject *args) {
                           &objects[4], &objects[5], &delta, &price)) {
         return NULL;
     }
-    static const char *names[6] = {"margins", "rows", "slope_h", "slope_f", "low", "high"};
+    static const char *const names[6] = {"margins", "rows", "slope_h", "slope_f", "low", "high"};
     static const char kinds[6] = {'d', 'q', 'd', 'd', 'd', 'd'};
     Buffer buffers[6] = {{{0}}};
-    for (int i = 0; i < 6; i++) {
-        if (acquire(objects[i], &buffers[i], kinds[i], i == 0, names[i]) != 0) {
-            release(buffers, 6);
-            return NULL;
-        }
+    if (acquire_all(objects, buffers, kinds, names, 6, 1) != 0) {
+        return NULL;
     }
     Py_ssize_t lines = items(&buffers[1]);
     Py_ssize_t capacity = items(&buffers[0]) / 2;
@@ -134,14 +144,11 @@ static PyObject *scatter(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "OOOOd:scatter", &objects[0], &objects[1], &objects[2], &objects[3], &price)) {
         return NULL;
     }
-    static const char *names[4] = {"moving", "rows", "slope_h", "slope_f"};
+    static const char *const names[4] = {"moving", "rows", "slope_h", "slope_f"};
     static const char kinds[4] = {'d', 'q', 'd', 'd'};
     Buffer buffers[4] = {{{0}}};
-    for (int i = 0; i < 4; i++) {
-        if (acquire(objects[i], &buffers[i], kinds[i], i == 0, names[i]) != 0) {
-            release(buffers, 4);
-            return NULL;
-        }
+    if (acquire_all(objects, buffers, kinds, names, 4, 1) != 0) {
+        return NULL;
     }
     Py_ssize_t lines = items(&buffers[1]);
     Py_ssize_t capacity = items(&buffers[0]) / 2;
@@ -178,13 +185,10 @@ static PyObject *margins(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "OOOn:margins", &objects[0], &objects[1], &objects[2], &rows)) {
         return NULL;
     }
-    static const char *names[3] = {"margins", "record", "moving"};
+    static const char *const names[3] = {"margins", "record", "moving"};
     Buffer buffers[3] = {{{0}}};
-    for (int i = 0; i < 3; i++) {
-        if (acquire(objects[i], &buffers[i], 'd', i == 0, names[i]) != 0) {
-            release(buffers, 3);
-            return NULL;
-        }
+    if (acquire_all(objects, buffers, "ddd", names, 3, 1) != 0) {
+        return NULL;
     }
     Py_ssize_t capacity = items(&buffers[0]) / 2;
     if (rows < 0 || rows > capacity || items(&buffers[1]) < 5 * rows || items(&buffers[2]) < 2 * rows) {
@@ -237,13 +241,10 @@ static PyObject *shift(PyObject *self, PyObject *args) {
     if (!PyArg_ParseTuple(args, "OOO!:shift", &objects[0], &objects[1], &PyList_Type, &shifts)) {
         return NULL;
     }
-    static const char *names[2] = {"margins", "record"};
+    static const char *const names[2] = {"margins", "record"};
     Buffer buffers[2] = {{{0}}};
-    for (int i = 0; i < 2; i++) {
-        if (acquire(objects[i], &buffers[i], 'd', 1, names[i]) != 0) {
-            release(buffers, 2);
-            return NULL;
-        }
+    if (acquire_all(objects, buffers, "dd", names, 2, 2) != 0) {
+        return NULL;
     }
     Py_ssize_t capacity = items(&buffers[0]) / 2;
     if (items(&buffers[1]) < 5 * capacity) {
