@@ -14,6 +14,8 @@ In one run, on one book (`solvent.simulation.bench_book`, loaded with
   confirmation of its candidates and the events;
   `screen_tick_p50_ms` is the screen's part alone (writing the rows the previous tick's
   candidates re-anchored, then the rank-1 update and the candidate test), `candidates_per_tick_p50` / `_max` how many rows it handed to the exact model;
+  `candidates_total` over all ticks, of which `candidates_at_zero` had a safety margin at or
+  below zero (a possible crossing) and the rest only left their tier interval;
 * `exact_scan_ms_per_1m`: the exact per-account model (`cross_figures`) over a sample of
   accounts, scaled to 1,000,000 accounts; `speedup_tick_vs_exact` = that ÷ `tick_p50_ms`;
 * `trades_per_s`: `--trades` trades through `Engine.apply` between traders and makers;
@@ -116,6 +118,7 @@ def run_bench(accounts: int = 1_000_000, markets: int = 200, seed: int = 1, tick
     events_total = 0
     screen_timings: list[float] = []
     candidates: list[int] = []
+    at_zero: list[int] = []
     screen_tick = screen.tick
 
     def timed_tick(index: int, value: float):
@@ -123,6 +126,8 @@ def run_bench(accounts: int = 1_000_000, markets: int = 200, seed: int = 1, tick
         rows = screen_tick(index, value)
         screen_timings.append((time.perf_counter() - started) * 1000)
         candidates.append(len(rows))
+        if len(rows):  # (counted outside the timing) at zero, or only off a tier interval
+            at_zero.append(sum(int(min(screen.margins[0, row], screen.margins[1, row]) <= 0.0) for row in rows.tolist()))
         return rows
 
     screen.tick = timed_tick  # type: ignore[method-assign,assignment]  # measure the vector part alone
@@ -140,6 +145,8 @@ def run_bench(accounts: int = 1_000_000, markets: int = 200, seed: int = 1, tick
     result["screen_tick_p50_ms"] = round(statistics.median(screen_timings), 3)
     result["candidates_per_tick_p50"] = statistics.median(candidates)
     result["candidates_per_tick_max"] = max(candidates)
+    result["candidates_total"] = sum(candidates)
+    result["candidates_at_zero"] = sum(at_zero)
     result["tick_p50_ms"] = round(statistics.median(timings), 3)
     result["tick_p99_ms"] = round(timings[min(len(timings) - 1, int(len(timings) * 0.99))], 3)
     result["tick_events"] = events_total

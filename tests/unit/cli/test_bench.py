@@ -48,6 +48,8 @@ def test_small_bench_agrees_with_the_exact_model(tmp_path):
     assert figures["ledger_balanced"] is True
     assert figures["accounts"] == 20000 and figures["screen_rows"] >= 20000
     assert figures["trades_accepted"] > 0
+    # every account that crossed was a candidate at zero; the rest only left a tier interval
+    assert 0 < figures["candidates_at_zero"] <= figures["candidates_total"]
     for key in ("full_scan_ms", "tick_p50_ms", "tick_p99_ms", "exact_scan_ms_per_1m", "trades_per_s", "peak_rss_mb"):
         assert figures[key] > 0
     assert "decisions_agree" in result.output
@@ -56,5 +58,6 @@ def test_small_bench_agrees_with_the_exact_model(tmp_path):
 def test_run_bench_is_seeded():
     first = run_bench(accounts=500, markets=20, seed=5, ticks=20, trades=50, sample=100)
     second = run_bench(accounts=500, markets=20, seed=5, ticks=20, trades=50, sample=100)
-    for key in ("positions", "liquidatable", "tick_events", "trades_accepted", "top_market_holders"):
+    for key in ("positions", "liquidatable", "tick_events", "trades_accepted", "top_market_holders",
+                "candidates_total", "candidates_at_zero"):
         assert first[key] == second[key]
