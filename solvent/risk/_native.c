@@ -58,6 +58,17 @@ static int acquire(PyObject *object, Buffer *buffer, char kind, int writable, co
 
 static Py_ssize_t items(Buffer *buffer) { return buffer->view.len / 8; }
 
+/* 0 if every row is in [0, capacity); else -1 with ValueError `message` set. */
+static int rows_within(const long long *rows, Py_ssize_t lines, Py_ssize_t capacity, const char *message) {
+    for (Py_ssize_t i = 0; i < lines; i++) {
+        if (rows[i] < 0 || rows[i] >= capacity) {
+            PyErr_SetString(PyExc_ValueError, message);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* Acquire `count` buffers (kinds[i]: 'd' or 'q'; the first `writable` of them writable), or
  * release what was acquired and return -1 with the exception set. */
 static int acquire_all(PyObject **objects, Buffer *buffers, const char *kinds, const char *const *names, int count,
@@ -99,12 +110,9 @@ static PyObject *tick(PyObject *self, PyObject *args) {
     const double *slope_f = (const double *)buffers[3].view.buf;
     const double *low = (const double *)buffers[4].view.buf;
     const double *high = (const double *)buffers[5].view.buf;
-    for (Py_ssize_t i = 0; i < lines; i++) {
-        if (rows[i] < 0 || rows[i] >= capacity) {
-            release(buffers, 6);
-            PyErr_SetString(PyExc_ValueError, "tick: a row is outside the margins");
-            return NULL;
-        }
+    if (rows_within(rows, lines, capacity, "tick: a row is outside the margins") != 0) {
+        release(buffers, 6);
+        return NULL;
     }
     PyObject *found = PyList_New(0);
     if (found == NULL) {
@@ -161,12 +169,9 @@ static PyObject *scatter(PyObject *self, PyObject *args) {
     const long long *rows = (const long long *)buffers[1].view.buf;
     const double *slope_h = (const double *)buffers[2].view.buf;
     const double *slope_f = (const double *)buffers[3].view.buf;
-    for (Py_ssize_t i = 0; i < lines; i++) {
-        if (rows[i] < 0 || rows[i] >= capacity) {
-            release(buffers, 4);
-            PyErr_SetString(PyExc_ValueError, "scatter: a row is outside `moving`");
-            return NULL;
-        }
+    if (rows_within(rows, lines, capacity, "scatter: a row is outside `moving`") != 0) {
+        release(buffers, 4);
+        return NULL;
     }
     for (Py_ssize_t i = 0; i < lines; i++) {
         long long row = rows[i];
