@@ -144,6 +144,14 @@ def big_store(target: str, records: int, state: bytes, state_hash: str) -> dict[
             "snapshot_bytes": len(snap.state)}
 
 
+def _empty(target: str) -> None:
+    store = open_store(target)
+    try:
+        store.truncate(0)
+    finally:
+        store.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--commands", type=int, default=30_000, help="commands of the seeded stream (default 30000)")
@@ -190,6 +198,7 @@ def main(argv: list[str] | None = None) -> int:
             engine.apply(line)
         report["big_journal_sqlite"] = big_store(f"{tmp}/big.db", args.store_records, snapshot(engine), engine.state_hash())
         if args.postgres:
+            _empty(args.postgres)  # the append measurement above left its records there
             report["journaled_postgres"] = journaled(args.postgres, lines[: min(len(lines), 20_000)], settings)
     _print(report)
     if args.json:
