@@ -29,6 +29,7 @@ from ..domain.numbers import ARITHMETIC, ZERO
 from ..domain.position import Lot, Position
 from ..domain.specs import CostBasis
 from ..ledger import EXTERNAL, Transfer
+from .collector import collector_paused
 from .engine import Engine
 
 
@@ -49,7 +50,13 @@ class Holding(NamedTuple):
 def load_book(engine: Engine, balances: Iterable[tuple[str, str, int]], holdings: Iterable[Holding]) -> int:
     """Load `balances` (account, asset, quantums ≥ 0) and `holdings` into an engine that has
     its assets, markets and prices but no account yet. All or nothing: a `Rejection` leaves
-    the engine as it was. Returns the number of accounts loaded."""
+    the engine as it was. Returns the number of accounts loaded. The cyclic garbage
+    collector is paused meanwhile (`collector.collector_paused`)."""
+    with collector_paused():
+        return _load_book(engine, balances, holdings)
+
+
+def _load_book(engine: Engine, balances: Iterable[tuple[str, str, int]], holdings: Iterable[Holding]) -> int:
     state = engine.state
     book = state.book
     if state.accounts:
@@ -102,4 +109,5 @@ def load_book(engine: Engine, balances: Iterable[tuple[str, str, int]], holdings
         for market_id in holder.positions:
             state.holders.setdefault(market_id, set()).add(holder.id)
     engine.monitor.evaluate_all(state.commands, [])  # anchors every row; a load emits no event
+    engine.monitor.screen.flush()  # the rows written now, with the collector paused, not at the first tick
     return len(accounts)

@@ -16,6 +16,7 @@ from ..domain import commands as c
 from ..domain.errors import Rejection
 from ..domain.numbers import ARITHMETIC
 from . import accrual, config, liquidation, market, trading, value
+from .collector import collector_paused
 from .context import Step
 from .monitor import RiskMonitor
 from .state import EngineState
@@ -108,8 +109,9 @@ class Engine:
 
     # -- reading --------------------------------------------------------------------------
     def state_document(self) -> dict[str, Any]:
-        """The state as SPEC §4 describes it."""
-        with localcontext(ARITHMETIC):
+        """The state as SPEC §4 describes it (the cyclic garbage collector paused meanwhile:
+        `collector.collector_paused`)."""
+        with localcontext(ARITHMETIC), collector_paused():
             return state_document(self.state)
 
     def account(self, account_id: str) -> dict[str, Any]:
@@ -117,4 +119,6 @@ class Engine:
             return account_entry(self.state, account_id)
 
     def state_hash(self) -> str:
-        return state_hash(self.state)
+        """`ledger.hash`: the sha256 of the canonical state (the collector paused meanwhile)."""
+        with collector_paused():
+            return state_hash(self.state)

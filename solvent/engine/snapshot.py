@@ -49,6 +49,7 @@ from ..domain.specs import (
 )
 from ..ledger import Ledger
 from ..market_data.oracle_guard import OracleRecord
+from .collector import collector_paused
 from .engine import Engine
 from .monitor import RiskMonitor
 from .state import EngineState
@@ -350,14 +351,22 @@ def _document(engine: Engine) -> dict[str, Any]:
 
 
 def snapshot(engine: Engine) -> bytes:
-    """The engine's whole state as canonical JSON bytes (the same state, the same bytes)."""
-    check_known_fields(engine)
-    return msgspec.json.encode(_document(engine))
+    """The engine's whole state as canonical JSON bytes (the same state, the same bytes). The
+    cyclic garbage collector is paused meanwhile (`collector.collector_paused`)."""
+    with collector_paused():
+        check_known_fields(engine)
+        return msgspec.json.encode(_document(engine))
 
 
 def restore(data: bytes) -> Engine:
     """An engine in exactly the state `snapshot` wrote: every later command gives the same
-    events, and the state document and hash are those of the engine that was saved."""
+    events, and the state document and hash are those of the engine that was saved. The
+    cyclic garbage collector is paused meanwhile (`collector.collector_paused`)."""
+    with collector_paused():
+        return _decode_and_restore(data)
+
+
+def _decode_and_restore(data: bytes) -> Engine:
     try:
         raw = msgspec.json.decode(data)
     except msgspec.DecodeError as error:
