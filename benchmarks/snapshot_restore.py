@@ -10,7 +10,7 @@ in memory quickly. This script builds the seeded book of `solvent bench` (`--acc
 4. `restore_s`: `restore(bytes)` into a new engine, the old one released first; the
    restored engine must give the same state hash;
 
-beside two baselines measured in the same run on the same bytes: `decode_only_s`, decoding
+(the peak RSS so far is recorded after each phase: it only grows) beside two baselines measured in the same run on the same bytes: `decode_only_s`, decoding
 the snapshot's JSON into Python objects with msgspec (what any JSON restore pays), and
 `exact_evaluation_s`, evaluating every account exactly once more (what deriving the risk
 monitor's statuses and screen rows costs: a snapshot stores the book, not what follows from
@@ -66,12 +66,13 @@ def measure(accounts: int, markets: int, seed: int) -> dict[str, Any]:
         load_book(engine, balances, holdings)
     result["load_s"] = round(time.perf_counter() - started, 2)
     result["positions"] = sum(len(account.positions) for account in engine.state.accounts.values())
-    result["rss_after_load_mb"] = round(_rss_mb())
+    result["peak_rss_after_load_mb"] = round(_rss_mb())
 
     started = time.perf_counter()
     data = snapshot(engine)
     result["snapshot_s"] = round(time.perf_counter() - started, 2)
     result["snapshot_mb"] = round(len(data) / 1e6, 1)
+    result["peak_rss_after_snapshot_mb"] = round(_rss_mb())
     started = time.perf_counter()
     expected = engine.state_hash()
     result["state_hash_s"] = round(time.perf_counter() - started, 2)
@@ -89,6 +90,7 @@ def measure(accounts: int, markets: int, seed: int) -> dict[str, Any]:
     with collector_paused():
         decoded = msgspec.json.decode(data)
     result["decode_only_s"] = round(time.perf_counter() - started, 2)
+    result["peak_rss_after_decode_only_mb"] = round(_rss_mb())
     del decoded
     gc.collect()
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -159,6 +159,16 @@ def _unpairs(pairs: Iterable[list[Any]], decode: Callable[[Any], V]) -> dict[Any
     return {key: decode(value) for key, value in pairs}
 
 
+def _drain(items: list[Any]) -> Iterator[Any]:
+    """Yield each item of a decoded list, dropping the list's hold on it first, so that the
+    decoded document is freed while the engine is built from it: restoring a large book then
+    needs the engine's memory plus what is not converted yet, not plus the whole document."""
+    for index in range(len(items)):
+        item = items[index]
+        items[index] = None
+        yield item
+
+
 # -- specs -----------------------------------------------------------------------------------------
 
 def _rate_model(model: RateModel | None) -> list[str | None] | None:
@@ -283,9 +293,10 @@ def _ledger(ledger: Ledger) -> dict[str, Any]:
     }
 
 
-def _unledger(raw: dict[str, Any]) -> Ledger:
+def _unledger(raw: dict[str, Any], ids: dict[str, str]) -> Ledger:
     ledger = Ledger()
-    ledger._balances = {account: {asset: units for asset, units in book} for account, book in raw["balances"]}
+    ledger._balances = {ids.get(account, account): {asset: units for asset, units in book}
+                        for account, book in _drain(raw["balances"])}
     ledger._deposits = _unpairs(raw["deposits"], int)
     ledger._borrows = _unpairs(raw["borrows"], int)
     ledger._postings = raw["postings"]
@@ -386,9 +397,13 @@ def _restore(raw: dict[str, Any]) -> Engine:
     state.commands = raw["commands"]
     state.clock = _undec(raw["clock"])
     state.book = _unbook(raw["book"])
-    state.ledger = _unledger(raw["ledger"])
-    state.accounts = {a: _unaccount(a, account) for a, account in raw["accounts"]}
-    state.holders = {m: set(ids) for m, ids in raw["holders"]}
+    state.accounts = {a: _unaccount(a, account) for a, account in _drain(raw["accounts"])}
+    # the decoder gives every occurrence of an account id its own string: the ledger and the
+    # holders use the accounts' own, as an engine that built them by commands does
+    ids = {account_id: account_id for account_id in state.accounts}
+    state.ledger = _unledger(raw["ledger"], ids)
+    state.holders = {sys.intern(m): {ids.get(a, a) for a in holders} for m, holders in _drain(raw["holders"])}
+    del ids
     state.oracle_markets = _unpairs(raw["oracle_markets"], list)
     state.oracle_assets = _unpairs(raw["oracle_assets"], list)
     state.applied_ids = set(raw["applied_ids"])
