@@ -59,6 +59,7 @@ FORMAT = "solvent-snapshot/1"
 K = TypeVar("K")
 V = TypeVar("V")
 W = TypeVar("W")
+T = TypeVar("T")
 
 
 class SnapshotError(ValueError):
@@ -157,6 +158,28 @@ def _pairs(mapping: Mapping[K, V], encode: Callable[[V], W]) -> list[list[Any]]:
 
 def _unpairs(pairs: Iterable[list[Any]], decode: Callable[[Any], V]) -> dict[Any, V]:
     return {key: decode(value) for key, value in pairs}
+
+
+#: entries encoded at a time by `_encoded_list`
+ENCODE_CHUNK = 10_000
+
+
+def _encoded_list(items: Iterable[T], convert: Callable[[T], Any], chunk: int = ENCODE_CHUNK) -> msgspec.Raw:
+    """`[convert(item) for item in items]` as JSON, encoded `chunk` entries at a time and
+    embedded as raw bytes: the same bytes as encoding the whole list at once (compact JSON
+    joins elements with a bare comma), without building the whole list of documents first,
+    so that snapshotting a large book needs its bytes beside the engine, not its document."""
+    encode = msgspec.json.encode
+    parts: list[bytes] = []
+    pending: list[Any] = []
+    for item in items:
+        pending.append(convert(item))
+        if len(pending) == chunk:
+            parts.append(encode(pending)[1:-1])
+            pending.clear()
+    if pending:
+        parts.append(encode(pending)[1:-1])
+    return msgspec.Raw(b"[" + b",".join(parts) + b"]")
 
 
 def _drain(items: list[Any]) -> Iterator[Any]:
@@ -286,7 +309,7 @@ def _unbook(raw: dict[str, Any]) -> Book:
 
 def _ledger(ledger: Ledger) -> dict[str, Any]:
     return {
-        "balances": [[account, list(map(list, book.items()))] for account, book in ledger._balances.items()],
+        "balances": _encoded_list(ledger._balances.items(), lambda pair: [pair[0], list(map(list, pair[1].items()))]),
         "deposits": _pairs(ledger._deposits, int),
         "borrows": _pairs(ledger._borrows, int),
         "postings": ledger._postings,
@@ -344,7 +367,7 @@ def _document(engine: Engine) -> dict[str, Any]:
         "clock": _dec(state.clock),
         "book": _book(state.book),
         "ledger": _ledger(state.ledger),
-        "accounts": [[a, _account(account)] for a, account in state.accounts.items()],
+        "accounts": _encoded_list(state.accounts.items(), lambda pair: [pair[0], _account(pair[1])]),
         "holders": [[m, sorted(ids)] for m, ids in state.holders.items()],
         "oracle_markets": _pairs(state.oracle_markets, list),
         "oracle_assets": _pairs(state.oracle_assets, list),
