@@ -6,6 +6,7 @@
  *   scatter(moving, rows, slope_h, slope_f, price)       moving[row, :] += slope x price
  *   margins(margins, record, moving, rows)               margin = sign x constant + moving - band
  *   shift(margins, record, shifts) -> list of flagged rows  (HealthScreen.shift's loop)
+ *   flush(screen arrays..., staged, ...) -> rows left to Python  (HealthScreen.flush's common case)
  *
  * Each is a loop of `solvent/risk/kernels.py` (`_tick_loop`, `_scatter_loop`,
  * `_margins_loop`) or of `HealthScreen.shift` written out, with the same IEEE operations in
@@ -313,11 +314,273 @@ static PyObject *shift(PyObject *self, PyObject *args) {
     return flagged;
 }
 
+/* A staged row's line: (oracle, slope_health, slope_free, low, high), a list or a tuple. */
+typedef struct {
+    long oracle;
+    double slope_h, slope_f, low, high;
+    Py_ssize_t slot;
+} StagedLine;
+
+/* The four float arrays of one oracle's column, acquired the first time a row touches it. */
+typedef struct {
+    Buffer arrays[4]; /* slope_h, slope_f, low, high */
+    int acquired;
+} ColumnBuffers;
+
+static const char *const column_fields[4] = {"slope_h", "slope_f", "low", "high"};
+
+static int acquire_column(PyObject *columns, long oracle, ColumnBuffers *column) {
+    if (column->acquired) {
+        return 0;
+    }
+    PyObject *owner = PyList_GET_ITEM(columns, oracle);
+    for (int i = 0; i < 4; i++) {
+        PyObject *array = PyObject_GetAttrString(owner, column_fields[i]);
+        if (array == NULL) {
+            release(column->arrays, i);
+            return -1;
+        }
+        int failed = acquire(array, &column->arrays[i], 'd', 1, column_fields[i]);
+        Py_DECREF(array); /* the column keeps the array alive while the view is held */
+        if (failed) {
+            release(column->arrays, i + 1);
+            return -1;
+        }
+    }
+    column->acquired = 1;
+    return 0;
+}
+
+/* 1 if `object` is a float or an int (read as Python's arithmetic would), 0 otherwise. */
+static int read_number(PyObject *object, double *out) {
+    if (PyFloat_Check(object)) {
+        *out = PyFloat_AS_DOUBLE(object);
+        return 1;
+    }
+    if (PyLong_Check(object) && !PyBool_Check(object)) {
+        *out = PyLong_AsDouble(object);
+        if (*out == -1.0 && PyErr_Occurred()) {
+            PyErr_Clear();
+            return 0;
+        }
+        return 1;
+    }
+    return 0;
+}
+
+/*
+ * flush(margins, record, line_count, line_oracle, line_slot, columns, prices, staged, width,
+ *       low_factor, high_factor, relative_band) -> list of rows left to Python
+ *
+ * HealthScreen.flush's common case, the same operations in the same order: a staged row
+ * whose lines are in exactly the oracles it already has lines in (a trade in a market it
+ * holds, a re-evaluation at a tick). Each such line is rewritten where it is, then the row's
+ * margins and record are written. Every other entry (a cleared row, a row gaining or losing
+ * an oracle, a row with no recorded line or with its lines in the overflow dict, anything not
+ * of the expected shape) is left, untouched, for the Python loop, in `staged` order. Rows
+ * are independent here: an entry writes only its own row and its own slots.
+ *
+ * staged: dict row -> None | (health, free, health_negative, free_negative, lines, terms, quantum)
+ * line_count: bytes per row; line_oracle, line_slot: int32 [row * width + j]; columns: the
+ * OracleColumn of each oracle; prices: list of floats.
+ */
+static PyObject *flush(PyObject *self, PyObject *args) {
+    PyObject *objects[2];
+    PyObject *count_object, *oracle_object, *slot_object, *columns, *prices, *staged;
+    double low_factor, high_factor, relative_band;
+    Py_ssize_t width;
+    if (!PyArg_ParseTuple(args, "OOOOOO!O!O!nddd:flush", &objects[0], &objects[1], &count_object, &oracle_object,
+                          &slot_object, &PyList_Type, &columns, &PyList_Type, &prices, &PyDict_Type, &staged, &width,
+                          &low_factor, &high_factor, &relative_band)) {
+        return NULL;
+    }
+    static const char *const names[2] = {"margins", "record"};
+    Buffer buffers[2] = {{{0}}};
+    if (acquire_all(objects, buffers, "dd", names, 2, 2) != 0) {
+        return NULL;
+    }
+    Py_buffer counts, oracles, slots;
+    if (PyObject_GetBuffer(count_object, &counts, PyBUF_C_CONTIGUOUS) != 0) {
+        release(buffers, 2);
+        return NULL;
+    }
+    if (PyObject_GetBuffer(oracle_object, &oracles, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) != 0) {
+        PyBuffer_Release(&counts);
+        release(buffers, 2);
+        return NULL;
+    }
+    if (PyObject_GetBuffer(slot_object, &slots, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) != 0) {
+        PyBuffer_Release(&oracles);
+        PyBuffer_Release(&counts);
+        release(buffers, 2);
+        return NULL;
+    }
+    Py_ssize_t oracle_count = PyList_GET_SIZE(columns);
+    ColumnBuffers *column_buffers = PyMem_Calloc(oracle_count > 0 ? oracle_count : 1, sizeof(ColumnBuffers));
+    PyObject *left = PyList_New(0);
+    Py_ssize_t capacity = items(&buffers[0]) / 2;
+    int failed = column_buffers == NULL || left == NULL;
+    if (column_buffers == NULL) {
+        PyErr_NoMemory();
+    }
+    if (!failed && (oracles.itemsize != 4 || slots.itemsize != 4 || counts.itemsize != 1 ||
+                    items(&buffers[1]) < 5 * capacity || width <= 0 || counts.len < capacity ||
+                    oracles.len / 4 < capacity * width || slots.len / 4 < capacity * width ||
+                    PyList_GET_SIZE(prices) < oracle_count)) {
+        PyErr_SetString(PyExc_ValueError, "flush: the screen's arrays do not match");
+        failed = 1;
+    }
+    double *health_margins = (double *)buffers[0].view.buf;
+    double *free_margins = health_margins + capacity;
+    double *record = (double *)buffers[1].view.buf; /* [row][5] */
+    const unsigned char *line_count = (const unsigned char *)counts.buf;
+    const int *line_oracle = (const int *)oracles.buf;
+    const int *line_slot = (const int *)slots.buf;
+    StagedLine read[256];
+    Py_ssize_t position = 0;
+    PyObject *key, *value;
+    while (!failed && PyDict_Next(staged, &position, &key, &value)) {
+        /* -- decide, writing nothing: anything unexpected goes to Python -- */
+        long long row = PyLong_Check(key) ? PyLong_AsLongLong(key) : -1;
+        if (row == -1 && PyErr_Occurred()) {
+            PyErr_Clear();
+        }
+        int handled = 0;
+        double health = 0, free = 0, quantum = 0, terms = 0;
+        int health_negative = 0, free_negative = 0;
+        Py_ssize_t count = 0;
+        if (row >= 0 && row < capacity && value != Py_None && PyTuple_Check(value) && PyTuple_GET_SIZE(value) == 7) {
+            PyObject *lines = PyTuple_GET_ITEM(value, 4);
+            count = line_count[row];
+            health_negative = PyObject_IsTrue(PyTuple_GET_ITEM(value, 2));
+            free_negative = PyObject_IsTrue(PyTuple_GET_ITEM(value, 3));
+            long long term_count = PyLong_Check(PyTuple_GET_ITEM(value, 5)) ? PyLong_AsLongLong(PyTuple_GET_ITEM(value, 5)) : -1;
+            if (PyErr_Occurred()) {
+                PyErr_Clear();
+                term_count = -1;
+            }
+            handled = count > 0 && PyList_Check(lines) && PyList_GET_SIZE(lines) == count && health_negative >= 0 &&
+                      free_negative >= 0 && term_count >= 0 && term_count < (1LL << 52) &&
+                      read_number(PyTuple_GET_ITEM(value, 0), &health) && read_number(PyTuple_GET_ITEM(value, 1), &free) &&
+                      PyFloat_Check(PyTuple_GET_ITEM(value, 6));
+            if (handled) {
+                quantum = PyFloat_AS_DOUBLE(PyTuple_GET_ITEM(value, 6));
+                terms = (double)(term_count + 2);
+            }
+            for (Py_ssize_t j = 0; handled && j < count; j++) {
+                PyObject *line = PyList_GET_ITEM(lines, j);
+                PyObject *fast = (PyList_Check(line) || PyTuple_Check(line)) ? line : NULL;
+                if (fast == NULL || PySequence_Fast_GET_SIZE(fast) != 5) {
+                    handled = 0;
+                    break;
+                }
+                PyObject **fields = PySequence_Fast_ITEMS(fast);
+                StagedLine *out = &read[j];
+                long oracle = PyLong_Check(fields[0]) ? PyLong_AsLong(fields[0]) : -1;
+                if (oracle == -1 && PyErr_Occurred()) {
+                    PyErr_Clear();
+                }
+                handled = oracle >= 0 && oracle < oracle_count && read_number(fields[1], &out->slope_h) &&
+                          read_number(fields[2], &out->slope_f) && read_number(fields[3], &out->low) &&
+                          read_number(fields[4], &out->high);
+                out->oracle = oracle;
+                /* the row's slot in that oracle (the last one recorded, as dict(zip(...)) keeps) */
+                out->slot = -1;
+                for (Py_ssize_t k = 0; handled && k < count; k++) {
+                    if (line_oracle[row * width + k] == oracle) {
+                        out->slot = line_slot[row * width + k];
+                    }
+                }
+                handled = handled && out->slot >= 0;
+            }
+            if (handled) {
+                for (Py_ssize_t j = 0; j < count; j++) {
+                    if (!PyFloat_Check(PyList_GET_ITEM(prices, read[j].oracle)) ||
+                        acquire_column(columns, read[j].oracle, &column_buffers[read[j].oracle]) != 0) {
+                        if (PyErr_Occurred()) {
+                            failed = 1;
+                        }
+                        handled = 0;
+                        break;
+                    }
+                    if (read[j].slot >= items(&column_buffers[read[j].oracle].arrays[0])) {
+                        handled = 0;
+                        break;
+                    }
+                }
+            }
+        }
+        if (failed) {
+            break;
+        }
+        if (!handled) {
+            if (PyList_Append(left, key) != 0) {
+                failed = 1;
+            }
+            continue;
+        }
+        /* -- write: HealthScreen.flush's loop, operation by operation -- */
+        double sign_h = health_negative ? -1.0 : 1.0;
+        double sign_f = free_negative ? -1.0 : 1.0;
+        double moving_h = 0.0, moving_f = 0.0, spread = 0.0;
+        for (Py_ssize_t j = 0; j < count; j++) {
+            StagedLine *line = &read[j];
+            ColumnBuffers *column = &column_buffers[line->oracle];
+            Py_ssize_t slot = line->slot;
+            ((double *)column->arrays[0].view.buf)[slot] = sign_h * line->slope_h;
+            ((double *)column->arrays[1].view.buf)[slot] = sign_f * line->slope_f;
+            ((double *)column->arrays[2].view.buf)[slot] = line->low > 0 ? line->low * low_factor : line->low;
+            ((double *)column->arrays[3].view.buf)[slot] = line->high * high_factor;
+            double price = PyFloat_AS_DOUBLE(PyList_GET_ITEM(prices, line->oracle));
+            double product_h = line->slope_h * price;
+            double product_f = line->slope_f * price;
+            moving_h = moving_h + product_h;
+            moving_f = moving_f + product_f;
+            double spread_h = fabs(line->slope_h) * price;
+            double spread_f = fabs(line->slope_f) * price;
+            spread = spread + (spread_h + spread_f);
+        }
+        double magnitudes = (spread + fabs(health)) + fabs(free);
+        double relative = relative_band * magnitudes;
+        double rounding = terms * quantum;
+        double band = relative + rounding;
+        double signed_h = sign_h * health;
+        double signed_f = sign_f * free;
+        health_margins[row] = signed_h - band;
+        free_margins[row] = signed_f - band;
+        double *r = record + 5 * row;
+        r[0] = health - moving_h;
+        r[1] = free - moving_f;
+        r[2] = sign_h;
+        r[3] = sign_f;
+        r[4] = band;
+    }
+    if (column_buffers != NULL) {
+        for (Py_ssize_t i = 0; i < oracle_count; i++) {
+            if (column_buffers[i].acquired) {
+                release(column_buffers[i].arrays, 4);
+            }
+        }
+        PyMem_Free(column_buffers);
+    }
+    PyBuffer_Release(&slots);
+    PyBuffer_Release(&oracles);
+    PyBuffer_Release(&counts);
+    release(buffers, 2);
+    if (failed) {
+        Py_XDECREF(left);
+        return NULL;
+    }
+    return left;
+}
+
 static PyMethodDef methods[] = {
     {"tick", tick, METH_VARARGS, "tick(margins, rows, slope_h, slope_f, low, high, delta, price) -> candidate rows"},
     {"scatter", scatter, METH_VARARGS, "scatter(moving, rows, slope_h, slope_f, price): moving[row] += slope x price"},
     {"margins", margins, METH_VARARGS, "margins(margins, record, moving, rows): rebuild every margin"},
     {"shift", shift, METH_VARARGS, "shift(margins, record, shifts) -> flagged rows: move rows by known amounts"},
+    {"flush", flush, METH_VARARGS, "flush(margins, record, line_count, line_oracle, line_slot, columns, prices, staged, "
+                                   "width, low_factor, high_factor, relative_band) -> rows left to Python"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -250,7 +250,12 @@ class HealthScreen:
         prices = self.prices
         cap = self._capacity
         margins, record = self._margin_view, self._record_view
-        for row, entry in staged.items():
+        if self.kernel_name == "native":  # the common case in C; the rest below, in order
+            pending: Any = kernels.flush_native(self, staged, WIDTH, 1 + EDGE, 1 - EDGE, RELATIVE_BAND)
+        else:
+            pending = staged
+        for row in pending:
+            entry = staged[row]
             base = 5 * row
             if entry is None:
                 self._drop_lines(row)
