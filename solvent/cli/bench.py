@@ -16,6 +16,8 @@ In one run, on one book (`solvent.simulation.bench_book`, loaded with
   candidates re-anchored, then the rank-1 update and the candidate test), `candidates_per_tick_p50` / `_max` how many rows it handed to the exact model;
   `candidates_total` over all ticks, of which `candidates_at_zero` had a safety margin at or
   below zero (a possible crossing) and the rest only left their tier interval;
+  `candidates_retiered` of those were carried into their new tier in floats, without an
+  exact evaluation (`RiskMonitor._retier`);
 * `exact_scan_ms_per_1m`: the exact per-account model (`cross_figures`) over a sample of
   accounts, scaled to 1,000,000 accounts; `speedup_tick_vs_exact` = that ÷ `tick_p50_ms`;
 * `trades_per_s`: `--trades` trades through `Engine.apply` between traders and makers;
@@ -150,6 +152,7 @@ def run_bench(accounts: int = 1_000_000, markets: int = 200, seed: int = 1, tick
     result["candidates_per_tick_max"] = max(candidates)
     result["candidates_total"] = sum(candidates)
     result["candidates_at_zero"] = sum(at_zero)
+    result["candidates_retiered"] = engine.monitor.retiered
     result["tick_p50_ms"] = round(statistics.median(timings), 3)
     result["tick_p99_ms"] = round(timings[min(len(timings) - 1, int(len(timings) * 0.99))], 3)
     result["tick_events"] = events_total

@@ -55,6 +55,8 @@ class RiskMonitor:
         self._asset_weights: dict[str, tuple[str, int, float, float, float, float, float] | None] = {}
         #: per account with a figure cache (state.figure_caches): its positions' lines
         self._line_caches: dict[str, _PositionLines] = {}
+        #: candidate rows carried across a tier boundary in floats (`_retier`), not evaluated
+        self.retiered = 0
 
     # -- oracles --------------------------------------------------------------------------
     def register_oracle(self, oracle: str) -> None:
@@ -69,11 +71,67 @@ class RiskMonitor:
             self.screen.set_price(index, price)
             self.evaluate_all(seq, events)
             return
+        previous = self.screen.prices[index]
         rows = self.screen.tick(index, price)
         if len(rows):
-            units = sorted(self.owners[int(row)] for row in rows)
-            accounts = sorted({unit[0] for unit in units})
+            accounts = sorted({self.owners[row][0] for row in self._not_retiered(rows, index, previous)})
             self.evaluate_accounts(accounts, seq, events)
+
+    def _not_retiered(self, rows, index: int, previous: float) -> list[int]:
+        """The candidate rows of a tick of oracle `index` (from `previous`) that need an
+        exact evaluation: those at or below zero, and those off a tier interval that
+        `_retier` cannot carry across the boundary in floats."""
+        screen = self.screen
+        margins = screen.margins
+        owners = self.owners
+        exact = []
+        for found in rows:
+            row = int(found)
+            unit = owners[row]
+            if margins[0, row] <= 0.0 or margins[1, row] <= 0.0 or unit[1] or not self._retier(unit[0], row, index, previous):
+                exact.append(row)
+            else:
+                self.retiered += 1
+        return exact
+
+    def _retier(self, account_id: str, row: int, index: int, previous: float) -> bool:
+        """Carry a cross row whose line in oracle `index` left its tier interval, with both
+        figures provably away from zero, into the new tier without an exact evaluation
+        (`HealthScreen.retier`). Only the simple case: the line is one cross position's leg
+        (no other market or priced balance of the account on that oracle), the account has
+        no figure cache, and floats can tell the position's tier at both prices (its
+        notional not within 1e-9 of a boundary). Returns whether the row was carried."""
+        state = self.state
+        if account_id in state.figure_caches:
+            return False
+        account = state.accounts[account_id]
+        held = None
+        held_tiers: list[TierFloats] = []
+        for market, position in account.positions.items():
+            if position.isolated:
+                continue
+            oracle, tiers = self._market_floats(market)
+            if oracle == index:
+                if held is not None:
+                    return False
+                held, held_tiers = position, tiers
+        if held is None:
+            return False
+        for asset in state.ledger.balances(account_id):
+            weights = self._asset_floats(asset)
+            if weights is not None and weights[1] == index:
+                return False
+        size = float(held.size)
+        magnitude = size if size > 0 else -size
+        old = _tier_at(held_tiers, magnitude * previous)
+        new = _tier_at(held_tiers, magnitude * self.screen.prices[index])
+        if old is None or new is None or old == new:
+            return False
+        mmr, low, high, max_leverage, max_leverage_float, cum = held_tiers[new]
+        chosen = held.leverage
+        leverage = max_leverage_float if chosen is None or chosen > max_leverage else float(chosen)
+        line = [index, size - magnitude * mmr, size - magnitude / leverage, low / magnitude, high / magnitude]
+        return self.screen.retier(row, index, line, cum - held_tiers[old][5])
 
     # -- evaluation -----------------------------------------------------------------------
     def evaluate_all(self, seq: int, events: list[dict]) -> None:
@@ -505,6 +563,17 @@ def _float_position(position: Position, oracle: int, tiers: list[TierFloats], ma
     pnl = size * mark - float(position.cost)
     leg = [oracle, size - magnitude * mmr, size - magnitude / leverage, low / magnitude, high / magnitude]
     return pnl - (notional * mmr - cum), pnl - notional / leverage, abs(pnl) + 2 * notional, leg
+
+
+def _tier_at(tiers: list[TierFloats], notional: float) -> int | None:
+    """The index of the tier a float `notional` is in; None within 1e-9 of a boundary, where
+    floats cannot tell the tier the exact model would pick."""
+    for index, (_, low, high, _, _, _) in enumerate(tiers):
+        if notional <= high:
+            if abs(notional - high) <= 1e-9 * notional or abs(notional - low) <= 1e-9 * notional:
+                return None
+            return index
+    return None
 
 
 def _merge_leg(lines: dict[int, list], leg: list) -> None:

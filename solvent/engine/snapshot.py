@@ -96,9 +96,10 @@ KNOWN_ATTRIBUTES: dict[type, tuple[str, ...]] = {
     Position: ("market", "size", "cost", "lots", "realized_pnl", "isolated", "leverage"),
     Lot: ("size", "price"),
     #: `state` is the engine state (written above); `screen`, `rows`, `owners`, `isolated_units`
-    #: `_floats`, `_quotes`, `_asset_weights` and `_line_caches` are derived and rebuilt on restore.
+    #: `_floats`, `_quotes`, `_asset_weights` and `_line_caches` are derived and rebuilt on
+    #: restore; `retiered` is a diagnostic count (of this process's ticks), not state.
     RiskMonitor: ("state", "screen", "oracle_index", "rows", "owners", "liquidatable", "margin_called",
-                  "isolated_units", "_floats", "_quotes", "_asset_weights", "_line_caches"),
+                  "isolated_units", "_floats", "_quotes", "_asset_weights", "_line_caches", "retiered"),
     Engine: ("state", "monitor"),
 }
 

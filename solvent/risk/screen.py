@@ -399,6 +399,66 @@ class HealthScreen:
         record[base + 4] = band
         return True
 
+    def retier(self, row: int, oracle: int, line: Line, shift_health: float) -> bool:
+        """Carry a written row across a tier boundary without an exact evaluation: its line in
+        `oracle` (the only leg there: one position) becomes `line`, for the tier the price is
+        in now, and its health constant moves by `shift_health` (the change of the position's
+        `cum`). Outside the old tier the old line is not the figures any more, but the
+        difference is known exactly as a formula: the change of the position's maintenance
+        margin (`notional × Δmmr − Δcum`) and initial margin (`notional × Δ(1/leverage)`),
+        which the new slopes and the shift carry. So the estimate keeps its bound: the band
+        keeps what it had (the quantums of the terms, what a restate carried) and adds
+        RELATIVE_BAND of the new magnitudes for the float error of the new terms.
+
+        Written only if both margins are then provably positive and the price inside the
+        new line's interval; returns whether it was (if not, evaluate the row exactly)."""
+        if row in self._staged:
+            return False
+        lines = self._lines_of(row)
+        slot = -1
+        for index, at in lines:
+            if index == oracle:
+                slot = at
+        if slot < 0:
+            return False
+        base = 5 * row
+        record = self._record_view
+        sign_h, sign_f = record[base + 2], record[base + 3]
+        prices = self.prices
+        price = prices[oracle]
+        low, high = line[3], line[4]
+        low = low * (1 + EDGE) if low > 0 else low
+        high = high * (1 - EDGE)
+        if not (low < price <= high):
+            return False
+        moving_h = moving_f = spread = 0.0
+        for index, at in lines:
+            if index == oracle:
+                s_h, s_f = line[1], line[2]
+            else:
+                column = self.columns[index]
+                s_h, s_f = sign_h * column.slope_h[at], sign_f * column.slope_f[at]
+            value = prices[index]
+            moving_h += s_h * value
+            moving_f += s_f * value
+            spread += abs(s_h) * value + abs(s_f) * value
+        const_h = record[base] + shift_health
+        const_f = record[base + 1]
+        health = const_h + moving_h
+        free = const_f + moving_f
+        band = record[base + 4] + RELATIVE_BAND * (spread + abs(health) + abs(free))
+        margin_h = sign_h * health - band
+        margin_f = sign_f * free - band
+        if not (margin_h > 0.0 and margin_f > 0.0):
+            return False
+        self.columns[oracle].set(slot, sign_h * line[1], sign_f * line[2], low, high)
+        margins = self._margin_view
+        margins[row] = margin_h
+        margins[self._capacity + row] = margin_f
+        record[base] = const_h
+        record[base + 4] = band
+        return True
+
     def shift(self, shifts: list[tuple[int, float, float]]) -> list[int]:
         """Move rows' health and free collateral by known amounts (a funding payment, say)
         and return the rows that become candidates. (In C where the screen's kernel is:

@@ -12,9 +12,12 @@ Market: ETH-PERP on oracle ETH, settled in USDC (6 decimals, value_decimals 6), 
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from solvent import Engine
 
@@ -162,3 +165,129 @@ def test_the_screen_misses_no_crossing_over_a_walk():
         got = [c[0] for c in calls(tick(e, price))]
         assert got == (["bob"] if call else []), price
     assert "alice" not in evaluated
+
+
+# -- tier crossings carried in floats ---------------------------------------------------------
+# Tiers (cum derived, SPEC §5): notional ≤ 1,000: mmr 1 %, 50×; ≤ 10,000: 2 %, 20×, cum
+# 1,000 × 1 % = 10; above: 5 %, 10×, cum 10 + 10,000 × 3 % = 310.
+TIERS = [{"max_notional": "1000", "mmr": "0.01", "max_leverage": "50"},
+         {"max_notional": "10000", "mmr": "0.02", "max_leverage": "20"},
+         {"mmr": "0.05", "max_leverage": "10"}]
+
+
+def setup_tiered() -> Engine:
+    e = Engine()
+    ok(e, {"op": "asset", "id": "USDC", "decimals": 6, "oracle": None, "weight_init": "1", "weight_maint": "1"})
+    ok(e, {"op": "asset", "id": "WETH", "decimals": 8, "oracle": "ETH", "weight_init": "0.8", "weight_maint": "0.9"})
+    ok(e, {"op": "market", "id": "ETH-PERP", "oracle": "ETH", "settle": "USDC", "step_size": "0.01",
+           "liquidation_fee": "0.01", "tiers": TIERS})
+    ok(e, {"op": "price", "oracle": "ETH", "price": "100"})
+    ok(e, {"op": "deposit", "account": "maker", "asset": "USDC", "amount": "100000000"})
+    return e
+
+
+def estimate_is_within_band(e: Engine, account: str) -> None:
+    """The screen's promise for a written row: its estimates are within its band of the exact
+    figures (read here from the account query, which evaluates exactly). Rows staged by an
+    exact evaluation are written first, as the next tick would."""
+    e.monitor.screen.flush()
+    found = e.monitor.screen.settled(e.monitor.rows[(account, "")])
+    assert found is not None, account
+    health, free, band = found
+    entry = e.account(account)
+    assert abs(health - float(entry["health"])) <= band + 1e-9 * abs(health)
+    assert abs(free - float(entry["free_collateral"])) <= band + 1e-9 * abs(free)
+
+
+def test_a_tier_crossing_far_from_zero_is_carried_without_an_exact_evaluation():
+    """carol: 5,000 USDC, long 9 @100 (notional 900: tier 1). Tick 120: notional 1,080, tier
+    2 — health = 5,000 + 180 − (1,080 × 2 % − 10) = 5,168.4, free = 5,180 − 1,080 / 20 =
+    5,126: far from zero, so her row is carried into tier 2 in floats, not evaluated. Back
+    to 100 (tier 1), then to 1,200 (notional 10,800: tier 3, skipping tier 2): carried each
+    time, and each time the estimates are within the band of the exact figures. (The maker,
+    short 9 with 100,000,000, crosses with her: two rows carried at each crossing.)"""
+    e = setup_tiered()
+    open_long(e, "carol", "5000", size="9")
+    assert e.monitor.retiered == 0
+    tick(e, "120")
+    assert e.monitor.retiered == 2
+    assert (e.account("carol")["health"], e.account("carol")["free_collateral"]) == ("5168.400000", "5126.000000")
+    for price, carried in (("100", 4), ("1200", 6), ("1199", 6), ("105", 8)):
+        estimate_is_within_band(e, "carol")
+        estimate_is_within_band(e, "maker")
+        tick(e, price)
+        assert e.monitor.retiered == carried, price
+    estimate_is_within_band(e, "carol")
+
+
+def test_a_tier_crossing_is_evaluated_exactly_where_floats_cannot_carry_it():
+    """dave also holds WETH, priced by the same oracle: his line there is not one position's
+    leg, so the crossing goes to the exact evaluation (nothing carried). erin's row crosses
+    a tier boundary and zero at once: exact too, and her margin call is emitted."""
+    e = setup_tiered()
+    ok(e, {"op": "params", "liquidations": "paused"})  # erin stays as she is, to be looked at
+    open_long(e, "dave", "5000", size="9")
+    ok(e, {"op": "deposit", "account": "dave", "asset": "WETH", "amount": "1"})
+    # erin: 25 USDC, short 9 @100. At 120 (notional 1,080, tier 2): health = 25 − 180 −
+    # (21.6 − 10) = −166.6, free = 25 − 180 − 54 = −209: a call, and liquidatable.
+    ok(e, {"op": "deposit", "account": "erin", "asset": "USDC", "amount": "25"})
+    ok(e, {"op": "trade", "market": "ETH-PERP", "buyer": "maker", "seller": "erin", "size": "9", "price": "100"})
+    events = tick(e, "120")
+    assert e.monitor.retiered == 0  # dave: WETH on the oracle; erin: at zero; the maker: flat
+    assert calls(events) == [("erin", "-166.600000", "-209.000000")]
+    assert ("erin", "") in e.monitor.liquidatable
+    estimate_is_within_band(e, "dave")
+
+
+#: rows carried across a tier boundary over the property test below (checked after it)
+_CARRIED: list[int] = []
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 400), st.integers(1, 4000), st.booleans(),
+                          st.sampled_from([None, "3", "15", "40"])), min_size=1, max_size=5),
+       st.lists(st.integers(20, 2500), min_size=1, max_size=25))
+def test_tier_crossings_carried_in_floats_keep_every_decision_exact(traders, walk):
+    """Traders (size in hundredths, deposit, long or short, a chosen leverage or none) on the
+    tiered market; a walk of ticks (prices 20 to 2,500, so that notionals cross both tier
+    boundaries in both directions, many times without nearing zero). After every tick, the
+    monitor's liquidatable and margin-called sets are those of the exact model, and every
+    written row's estimates are within its band of the exact figures."""
+    e = setup_tiered()
+    ok(e, {"op": "params", "liquidations": "paused"})
+    names = []
+    for number, (hundredths, deposit, long, leverage) in enumerate(traders):
+        name = f"t{number}"
+        names.append(name)
+        ok(e, {"op": "deposit", "account": name, "asset": "USDC", "amount": str(deposit)})
+        if leverage is not None:
+            ok(e, {"op": "margin_mode", "account": name, "market": "ETH-PERP", "mode": "cross", "leverage": leverage})
+        buyer, seller = (name, "maker") if long else ("maker", name)
+        events = e.apply({"op": "trade", "market": "ETH-PERP", "buyer": buyer, "seller": seller,
+                          "size": format(Decimal(hundredths) / 100, "f"), "price": "100"})
+        if events and events[0]["event"] == "rejected":
+            names.pop()
+    carried = e.monitor.retiered
+    for price in walk:
+        tick(e, str(price))
+        liquidatable, called = set(), set()
+        for name in names + ["maker"]:
+            entry = e.account(name)
+            if entry["liquidatable"]:
+                liquidatable.add((name, ""))
+            if Decimal(entry["free_collateral"]) < 0 and entry["positions"]:
+                called.add((name, ""))
+            if (name, "") in e.monitor.rows and entry["positions"]:
+                e.monitor.screen.flush()
+                found = e.monitor.screen.settled(e.monitor.rows[(name, "")])
+                if found is not None:
+                    health, free, band = found
+                    assert abs(health - float(entry["health"])) <= band + 1e-9 * abs(health), (name, price)
+                    assert abs(free - float(entry["free_collateral"])) <= band + 1e-9 * abs(free), (name, price)
+        assert e.monitor.liquidatable == liquidatable, price
+        assert e.monitor.margin_called == called, price
+    _CARRIED.append(e.monitor.retiered - carried)
+
+
+def test_the_property_test_above_carried_rows_across_tiers():
+    assert sum(_CARRIED) > 50
