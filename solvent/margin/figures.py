@@ -29,12 +29,13 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from ..domain.book import Book
-from ..domain.numbers import ARITHMETIC
+from ..domain.numbers import ARITHMETIC, ONE
 from ..domain.position import Position
 from ..domain.rounding import Figure, rounder, scale, scale_between, to_units
 from ..domain.specs import MarketSpec, Tier
 
 _mul = ARITHMETIC.multiply
+_INT_SCALES = [10**d for d in range(40)]
 _value_units = rounder(Figure.WEIGHTED_VALUE)
 _pnl_units = rounder(Figure.UNREALIZED_PNL)
 _requirement_units = rounder(Figure.MAINTENANCE_MARGIN)
@@ -132,6 +133,16 @@ def balance_terms(balances: Mapping[str, int], book: Book) -> tuple[int, int, in
     specs = book.assets
     for asset, units in balances.items():
         spec = specs[asset]
+        if spec.oracle is None and spec.decimals <= decimals and units >= 0 and spec.weight_maint == ONE \
+                and spec.weight_init == ONE:
+            # a quote asset held at weight 1 (the common collateral): its value in quantums is
+            # an integer already, units × 10^(value_decimals − decimals), which no rounding moves
+            value = units * _INT_SCALES[decimals - spec.decimals]
+            equity += value
+            equity_maint += value
+            equity_init += value
+            assets += value
+            continue
         if spec.oracle is None:
             # value in quantums of the value currency: units × 10^-d × price × 10^decimals
             base = Decimal(units) * scale_between(spec.decimals, decimals)

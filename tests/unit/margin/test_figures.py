@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 from decimal import Decimal
 from fractions import Fraction
 
@@ -15,6 +16,7 @@ from solvent.domain.position import Position
 from solvent.domain.specs import AssetSpec, MarketSpec, Params, build_tiers
 from solvent.margin.figures import (
     RiskFigures,
+    balance_terms,
     cross_figures,
     isolated_figures,
     position_figures,
@@ -354,3 +356,24 @@ def test_initial_figures_are_never_looser_than_maintenance(account):
     f = cross_figures(*account)
     assert f.equity_init <= f.equity_maint <= f.equity
     assert f.free_collateral <= f.health
+
+
+@settings(max_examples=300)
+@given(st.sampled_from([0, 2, 6, 8, 12]), st.integers(0, 12), st.integers(-(10**15), 10**15),
+       st.sampled_from([("1", "1"), ("0.95", "0.9")]))
+def test_a_quote_balance_is_valued_at_its_quantums_each_term_rounded_down(decimals, value_decimals, units, weights):
+    """A quote asset (no oracle, worth 1) in any precision against any `value_decimals`, at
+    weight 1 (whose value in quantums is an integer where the asset is no finer than the
+    value currency) and below 1: each term is ⌊units × 10^-decimals × weight × 10^value_decimals⌋,
+    with the debt weights for a negative balance (Fractions, from scratch)."""
+    spec = AssetSpec("Q", decimals, None, D(weights[1]), D(weights[0]), D("1.1"), D("1.05"))
+    book = Book(params=Params(value_decimals=value_decimals))
+    book.assets["Q"] = spec
+    equity, equity_maint, equity_init, assets, liabilities, in_debt = balance_terms({"Q": units}, book)
+    amount = Fraction(units, 10**decimals) * 10**value_decimals
+    maint_weight, init_weight = (spec.weight_maint, spec.weight_init) if units >= 0 else (D("1.05"), D("1.1"))
+    assert equity == math.floor(amount)
+    assert equity_maint == math.floor(amount * Fraction(maint_weight))
+    assert equity_init == math.floor(amount * Fraction(init_weight))
+    assert (assets, liabilities) == ((equity_maint, 0) if units >= 0 else (0, -equity_maint))
+    assert in_debt == (units < 0)
