@@ -81,14 +81,13 @@ class RiskMonitor:
         """The candidate rows of a tick of oracle `index` (from `previous`) that need an
         exact evaluation: those at or below zero, and those off a tier interval that
         `_retier` cannot carry across the boundary in floats."""
-        screen = self.screen
-        margins = screen.margins
+        at_zero = self.screen.at_zero
         owners = self.owners
         exact = []
         for found in rows:
             row = int(found)
             unit = owners[row]
-            if margins[0, row] <= 0.0 or margins[1, row] <= 0.0 or unit[1] or not self._retier(unit[0], row, index, previous):
+            if at_zero(row) or unit[1] or not self._retier(unit[0], row, index, previous):
                 exact.append(row)
             else:
                 self.retiered += 1

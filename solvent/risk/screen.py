@@ -399,6 +399,12 @@ class HealthScreen:
         record[base + 4] = band
         return True
 
+    def at_zero(self, row: int) -> bool:
+        """Whether either safety margin of a written row is at or below zero (a possible
+        crossing, not only a tier interval left)."""
+        margins = self._margin_view
+        return margins[row] <= 0.0 or margins[self._capacity + row] <= 0.0
+
     def retier(self, row: int, oracle: int, line: Line, shift_health: float) -> bool:
         """Carry a written row across a tier boundary without an exact evaluation: its line in
         `oracle` (the only leg there: one position) becomes `line`, for the tier the price is
@@ -423,35 +429,46 @@ class HealthScreen:
             return False
         base = 5 * row
         record = self._record_view
-        sign_h, sign_f = record[base + 2], record[base + 3]
+        sign_h: float = record[base + 2]
+        sign_f: float = record[base + 3]
         prices = self.prices
         price = prices[oracle]
-        low, high = line[3], line[4]
+        line_h: float = line[1]
+        line_f: float = line[2]
+        low: float = line[3]
+        high: float = line[4]
         low = low * (1 + EDGE) if low > 0 else low
         high = high * (1 - EDGE)
         if not (low < price <= high):
             return False
         moving_h = moving_f = spread = 0.0
+        columns = self.columns
         for index, at in lines:
+            s_h: float
+            s_f: float
             if index == oracle:
-                s_h, s_f = line[1], line[2]
+                s_h, s_f = line_h, line_f
             else:
-                column = self.columns[index]
-                s_h, s_f = sign_h * column.slope_h[at], sign_f * column.slope_f[at]
+                column = columns[index]
+                stored_h: float = column.slope_h[at]
+                stored_f: float = column.slope_f[at]
+                s_h, s_f = sign_h * stored_h, sign_f * stored_f
             value = prices[index]
             moving_h += s_h * value
             moving_f += s_f * value
             spread += abs(s_h) * value + abs(s_f) * value
-        const_h = record[base] + shift_health
-        const_f = record[base + 1]
+        const_h: float = record[base]
+        const_h += shift_health
+        const_f: float = record[base + 1]
         health = const_h + moving_h
         free = const_f + moving_f
-        band = record[base + 4] + RELATIVE_BAND * (spread + abs(health) + abs(free))
+        band: float = record[base + 4]
+        band += RELATIVE_BAND * (spread + abs(health) + abs(free))
         margin_h = sign_h * health - band
         margin_f = sign_f * free - band
         if not (margin_h > 0.0 and margin_f > 0.0):
             return False
-        self.columns[oracle].set(slot, sign_h * line[1], sign_f * line[2], low, high)
+        columns[oracle].set(slot, sign_h * line_h, sign_f * line_f, low, high)
         margins = self._margin_view
         margins[row] = margin_h
         margins[self._capacity + row] = margin_f
