@@ -16,6 +16,9 @@ sign last seen. A tick of oracle k adds `sign × slope[i, k] × Δprice` to the 
 k (a rank-1 update); a row is a *candidate* for exact re-evaluation when a margin is ≤ 0 or
 the price left the interval on which the row's tiers (and so its slopes) hold.
 
+A row that only left a tier interval can be carried into its new tier without an exact
+evaluation (`retier`, called by the risk monitor for the simple case: see the method).
+
 `band_i = 1e-9 × (|c| + Σ |slope × price|) + (terms + 2)` quantums: the first part exceeds
 float error by orders of magnitude, the second covers the exact model's per-term rounding.
 Every `REANCHOR_EVERY` ticks the margins are rebuilt from the constants so that error cannot
@@ -33,8 +36,9 @@ remembers where its lines are (`_line_oracle`, `_line_slot`, `WIDTH` per row; th
 with more, a market maker in many markets, keeps them in a dict).
 
 The tick's loop itself is `solvent.risk.kernels` (numpy, numba when installed, or C in the
-compiled build; identical results). Anchoring a row (after a trade, a deposit...) only stages it; staged rows are written
-before the next tick reads them.
+compiled build; identical results). Anchoring a row (after a trade, a deposit...) only
+stages it; staged rows are written before the next tick reads them (`flush`: in C for the
+common case with the native kernel, `kernels.flush_native`, the same bits).
 """
 
 from __future__ import annotations
