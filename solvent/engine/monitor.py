@@ -367,15 +367,18 @@ class RiskMonitor:
         cache = self.state.figure_caches.get(account.id)
         if cache is not None:  # many positions: their lines are kept, and follow the cache
             cache.refresh(account.positions, self.state.book)
-            lines = dict(self._position_lines(account.id, cache))
+            lines = self._position_lines(account.id, cache)
             terms = len(balances) + 2 * len(cache.entries)
+            if any(self._asset_floats(asset) is not None for asset in balances):
+                lines = dict(lines)  # (the kept ones stay as they are: copied before a balance is added)
+                self._add_balances(lines, balances, shared=True)
         else:
             self._line_caches.pop(account.id, None)
             lines = {}
             for position, pf in detail:
                 _merge_leg(lines, self._leg(position, pf))
             terms = len(balances) + 2 * len(detail)
-        self._add_balances(lines, balances, shared=cache is not None)
+            self._add_balances(lines, balances, shared=False)
         self._anchor((account.id, ""), figures, lines, terms)
 
     def _add_balances(self, lines: dict[int, list], balances: dict[str, int], shared: bool) -> None:

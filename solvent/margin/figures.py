@@ -214,9 +214,14 @@ class FigureCache:
     changed — the position (`EngineState.set_position`) or the mark (a price of the
     market's oracle) — and drops the whole cache when a spec or a parameter changes.
     `refresh` recomputes the dirty markets; the sums are integers, so adding and taking
-    away figures keeps them exact, and they always equal the sums over `entries`."""
+    away figures keeps them exact, and they always equal the sums over `entries`.
 
-    __slots__ = ("entries", "dirty", "changed", "pnl", "gains", "losses", "initial", "maintenance")
+    A trade values the position it would leave before posting it (`account_cross_figures`
+    with `replaced`); those figures are kept as `pending`, and `refresh` takes them instead
+    of valuing the posted position again when it is that very position object at that very
+    mark object (so: the same command, nothing moved in between)."""
+
+    __slots__ = ("entries", "dirty", "changed", "pnl", "gains", "losses", "initial", "maintenance", "pending")
 
     def __init__(self, markets: Iterable[str] = ()) -> None:
         #: market -> (the cross position, its figures at the current mark)
@@ -229,6 +234,8 @@ class FigureCache:
         self.losses = 0  # Σ |negative unrealized_pnl| (part of L)
         self.initial = 0
         self.maintenance = 0
+        #: (market, position, mark, its figures) last valued by `_replacement`, or None
+        self.pending: tuple[str, Position, Decimal, PositionFigures] | None = None
 
     def _count(self, figures: PositionFigures, sign: int) -> None:
         pnl = figures.unrealized_pnl
@@ -252,9 +259,15 @@ class FigureCache:
             position = positions.get(market)
             if position is not None and not position.isolated:
                 spec = book.markets[market]
-                figures = position_figures(position, spec, book.prices[spec.oracle], decimals)
+                mark = book.prices[spec.oracle]
+                pending = self.pending
+                if pending is not None and pending[1] is position and pending[2] is mark and pending[0] == market:
+                    figures = pending[3]
+                else:
+                    figures = position_figures(position, spec, mark, decimals)
                 self.entries[market] = (position, figures)
                 self._count(figures, 1)
+        self.pending = None
         self.changed |= self.dirty
         self.dirty.clear()
 
@@ -320,7 +333,10 @@ def _replacement(cache: FigureCache, market: str, replacement: Position | None,
         changes.append((old[1], -1))
     if replacement is not None and not replacement.isolated:
         spec = book.markets[market]
-        changes.append((position_figures(replacement, spec, book.prices[spec.oracle], book.params.value_decimals), 1))
+        mark = book.prices[spec.oracle]
+        figures = position_figures(replacement, spec, mark, book.params.value_decimals)
+        cache.pending = (market, replacement, mark, figures)
+        changes.append((figures, 1))
     return changes
 
 

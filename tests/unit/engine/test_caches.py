@@ -198,6 +198,43 @@ def test_a_cached_figure_is_recomputed_when_its_position_or_mark_changes(monkeyp
     assert _cached_figures(engine).equity == (100_000 + 10_000 + 1_000) * 10**6
 
 
+def test_the_position_a_trade_leaves_is_valued_once_before_posting(monkeypatch):
+    """A trade plans mm's figures with the position it would leave (valued then: `pending`);
+    after posting, the cache takes those figures instead of valuing that position again —
+    shown by planting a wrong figure there — but only for that very position at that very
+    mark: another position object, or the same one after a new price, is valued afresh."""
+    engine = _maker_book(1, monkeypatch)
+    state = engine.state
+    account = state.accounts["mm"]
+    cache = state.figure_caches["mm"]
+    old = account.positions["BTC-PERP"]
+    bigger = old._replace(size=old.size + 1, cost=old.cost + 60000)  # bought 1 more at 60,000
+    with localcontext(ARITHMETIC):
+        planned = checks.cross_after(state, account, None, ("BTC-PERP", bigger))
+    market, position, mark, figures = cache.pending
+    assert (market, position, mark) == ("BTC-PERP", bigger, state.book.prices["BTC"])
+    cache.pending = (market, position, mark, figures._replace(unrealized_pnl=figures.unrealized_pnl + 7))
+    state.set_position(account, "BTC-PERP", bigger)
+    assert _cached_figures(engine).equity == planned.equity + 7  # the planned (here: planted) figures
+    assert cache.pending is None
+    ok(engine, {"op": "price", "oracle": "BTC", "price": "60000"})  # the same value, a new mark object
+    assert _cached_figures(engine).equity == planned.equity
+    with localcontext(ARITHMETIC):
+        checks.cross_after(state, account, None, ("BTC-PERP", old))
+    market, position, mark, figures = cache.pending
+    cache.pending = (market, position, mark, figures._replace(unrealized_pnl=figures.unrealized_pnl + 7))
+    state.set_position(account, "BTC-PERP", old._replace())  # equal, but another object
+    assert _cached_figures(engine).equity == (100_000 + 10_000) * 10**6
+    with localcontext(ARITHMETIC):
+        checks.cross_after(state, account, None, ("BTC-PERP", bigger))
+    market, position, mark, figures = cache.pending
+    cache.pending = (market, position, mark, figures._replace(unrealized_pnl=figures.unrealized_pnl + 7))
+    ok(engine, {"op": "price", "oracle": "BTC", "price": "61000"})  # a new mark before the posting
+    assert cache.pending is not None  # (mm is far from zero: the tick did not value it)
+    state.set_position(account, "BTC-PERP", bigger)
+    assert _cached_figures(engine).equity == planned.equity + 2 * 1000 * 10**6  # 2 BTC long, +1,000 each
+
+
 @pytest.mark.parametrize("command", [
     {"op": "trade", "market": "BTC-PERP", "buyer": "taker", "seller": "mm", "size": "0.5", "price": "60000"},
     {"op": "trade", "market": "ETH-PERP", "buyer": "mm", "seller": "taker", "size": "10", "price": "3000"},
