@@ -361,10 +361,14 @@ class HealthScreen:
             if index == oracle:
                 slot = at
         prices = self.prices
+        columns = self.columns
         moving_h = moving_f = spread = 0.0
+        s_h: float
+        s_f: float
+        price: float
         for index, at in lines:
             if index != oracle:
-                column = self.columns[index]
+                column = columns[index]
                 s_h, s_f, price = column.slope_h[at], column.slope_f[at], prices[index]
                 moving_h += s_h * price
                 moving_f += s_f * price
@@ -377,7 +381,7 @@ class HealthScreen:
         band = RELATIVE_BAND * (spread + abs(health) + abs(free)) + (terms + 2) * quantum + carried
         if not (health - band > 0.0 and free - band > 0.0):
             return False
-        column = self.columns[oracle]
+        column = columns[oracle]
         if line is None:
             if slot >= 0:
                 moved = column.remove(slot)
