@@ -345,6 +345,18 @@ class HealthScreen:
         band = record[base + 4]
         return margin_h + band, margin_f + band, band
 
+    def _written_lines(self, row: int, oracle: int) -> tuple[list[list[int]], int] | None:
+        """([oracle, slot] of each line of a written row, the slot of its line in `oracle` or
+        -1); None for a row staged since (it is not written yet)."""
+        if row in self._staged:
+            return None
+        lines = self._lines_of(row)
+        slot = -1
+        for index, at in lines:
+            if index == oracle:
+                slot = at
+        return lines, slot
+
     def restate(self, row: int, oracle: int, line: Line | None, health: float, free: float, carried: float,
                 terms: int, quantum: float) -> bool:
         """Rewrite a written row after a change whose effect on its figures is known within
@@ -353,13 +365,10 @@ class HealthScreen:
         usual one plus `carried`, which bounds the error the estimates already carry. Written only if both figures
         are then provably positive; returns whether it was (if not, evaluate the row exactly).
         A row staged since it was judged is not rewritten either."""
-        if row in self._staged:
+        found = self._written_lines(row, oracle)
+        if found is None:
             return False
-        lines = self._lines_of(row)
-        slot = -1
-        for index, at in lines:
-            if index == oracle:
-                slot = at
+        lines, slot = found
         prices = self.prices
         columns = self.columns
         moving_h = moving_f = spread = 0.0
@@ -426,15 +435,10 @@ class HealthScreen:
 
         Written only if both margins are then provably positive and the price inside the
         new line's interval; returns whether it was (if not, evaluate the row exactly)."""
-        if row in self._staged:
+        found = self._written_lines(row, oracle)
+        if found is None or found[1] < 0:
             return False
-        lines = self._lines_of(row)
-        slot = -1
-        for index, at in lines:
-            if index == oracle:
-                slot = at
-        if slot < 0:
-            return False
+        lines, slot = found
         base = 5 * row
         record = self._record_view
         sign_h: float = record[base + 2]
