@@ -2,7 +2,9 @@
 
 After each command the engine asks the monitor to evaluate the accounts the command touched
 (exactly, with `solvent.margin`). A price tick goes through the float screen of
-`solvent.risk.screen` first; only its candidates are evaluated exactly. Evaluation:
+`solvent.risk.screen` first; only its candidates are evaluated exactly, except those that
+only crossed a tier boundary far from zero, which are carried into the new tier in floats
+(`_retier`; docs/ARCHITECTURE.md, "A price tick"). Evaluation:
 
 * records, per risk unit (an account's cross part, or one isolated position), whether it
   is liquidatable, and for the cross part whether its free collateral is below zero;
