@@ -59,8 +59,7 @@ def position_figures(position: Position, spec: MarketSpec, mark: Decimal, decima
     notional / min(leverage chosen, tier max) (up), maintenance margin = notional × mmr − cum
     (up); in quantums of 10**-decimals. Uses operators: run in the ARITHMETIC context."""
     size = position.size
-    signed = size * mark
-    notional = abs(signed)  # = |q| × M: a mark is positive
+    notional = abs(size) * mark
     tiers = spec.tiers
     index = 0
     last = len(tiers) - 1
@@ -74,7 +73,7 @@ def position_figures(position: Position, spec: MarketSpec, mark: Decimal, decima
     scaled = notional * value_scale
     return PositionFigures(
         _notional_units(scaled),
-        _pnl_units((signed - position.cost) * value_scale),
+        _pnl_units((size * mark - position.cost) * value_scale),
         _requirement_units(scaled / leverage),
         _requirement_units((notional * tier.mmr - tier.cum) * value_scale),
         leverage,
