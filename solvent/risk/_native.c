@@ -369,16 +369,19 @@ static int read_number(PyObject *object, double *out) {
 }
 
 /*
- * flush(margins, record, line_count, line_oracle, line_slot, columns, prices, staged, width,
- *       low_factor, high_factor, relative_band) -> list of rows left to Python
+ * flush(margins, record, line_count, line_oracle, line_slot, overflow, columns, prices, staged,
+ *       width, low_factor, high_factor, relative_band) -> list of rows left to Python
  *
  * HealthScreen.flush's common case, the same operations in the same order: a staged row
  * whose lines are in exactly the oracles it already has lines in (a trade in a market it
  * holds, a re-evaluation at a tick). Each such line is rewritten where it is, then the row's
- * margins and record are written. Every other entry (a cleared row, a row gaining or losing
- * an oracle, a row with no recorded line or with its lines in the overflow dict, anything not
- * of the expected shape) is left, untouched, for the Python loop, in `staged` order. Rows
- * are independent here: an entry writes only its own row and its own slots.
+ * margins and record are written. A row with more lines than the packed index holds (a
+ * market maker) keeps them in the `overflow` dict (row -> [[oracle, slot], ...]); it is taken
+ * here when its staged lines are in the same oracles in the same order (which the Python
+ * loop would leave as they are). Every other entry (a cleared row, a row gaining or losing
+ * an oracle, a row with no recorded line, anything not of the expected shape) is left,
+ * untouched, for the Python loop, in `staged` order. Rows are independent here: an entry
+ * writes only its own row and its own slots.
  *
  * staged: dict row -> None | (health, free, health_negative, free_negative, lines, terms, quantum)
  * line_count: bytes per row; line_oracle, line_slot: int32 [row * width + j]; columns: the
@@ -386,12 +389,12 @@ static int read_number(PyObject *object, double *out) {
  */
 static PyObject *flush(PyObject *self, PyObject *args) {
     PyObject *objects[2];
-    PyObject *count_object, *oracle_object, *slot_object, *columns, *prices, *staged;
+    PyObject *count_object, *oracle_object, *slot_object, *overflow, *columns, *prices, *staged;
     double low_factor, high_factor, relative_band;
     Py_ssize_t width;
-    if (!PyArg_ParseTuple(args, "OOOOOO!O!O!nddd:flush", &objects[0], &objects[1], &count_object, &oracle_object,
-                          &slot_object, &PyList_Type, &columns, &PyList_Type, &prices, &PyDict_Type, &staged, &width,
-                          &low_factor, &high_factor, &relative_band)) {
+    if (!PyArg_ParseTuple(args, "OOOOOO!O!O!O!nddd:flush", &objects[0], &objects[1], &count_object, &oracle_object,
+                          &slot_object, &PyDict_Type, &overflow, &PyList_Type, &columns, &PyList_Type, &prices,
+                          &PyDict_Type, &staged, &width, &low_factor, &high_factor, &relative_band)) {
         return NULL;
     }
     static const char *const names[2] = {"margins", "record"};
@@ -417,10 +420,15 @@ static PyObject *flush(PyObject *self, PyObject *args) {
     }
     Py_ssize_t oracle_count = PyList_GET_SIZE(columns);
     ColumnBuffers *column_buffers = PyMem_Calloc(oracle_count > 0 ? oracle_count : 1, sizeof(ColumnBuffers));
+    /* per oracle: whether the row being read has a line there (an overflow row's lines must
+     * be in distinct oracles, as the Python loop's dict of them assumes) */
+    unsigned char *seen = PyMem_Calloc(oracle_count > 0 ? oracle_count : 1, 1);
+    Py_ssize_t read_capacity = 64;
+    StagedLine *read = PyMem_Malloc(read_capacity * sizeof(StagedLine));
     PyObject *left = PyList_New(0);
     Py_ssize_t capacity = items(&buffers[0]) / 2;
-    int failed = column_buffers == NULL || left == NULL;
-    if (column_buffers == NULL) {
+    int failed = column_buffers == NULL || seen == NULL || read == NULL || left == NULL;
+    if (column_buffers == NULL || seen == NULL || read == NULL) {
         PyErr_NoMemory();
     }
     if (!failed && (oracles.itemsize != 4 || slots.itemsize != 4 || counts.itemsize != 1 ||
@@ -436,7 +444,6 @@ static PyObject *flush(PyObject *self, PyObject *args) {
     const unsigned char *line_count = (const unsigned char *)counts.buf;
     const int *line_oracle = (const int *)oracles.buf;
     const int *line_slot = (const int *)slots.buf;
-    StagedLine read[256];
     Py_ssize_t position = 0;
     PyObject *key, *value;
     while (!failed && PyDict_Next(staged, &position, &key, &value)) {
@@ -452,6 +459,28 @@ static PyObject *flush(PyObject *self, PyObject *args) {
         if (row >= 0 && row < capacity && value != Py_None && PyTuple_Check(value) && PyTuple_GET_SIZE(value) == 7) {
             PyObject *lines = PyTuple_GET_ITEM(value, 4);
             count = line_count[row];
+            PyObject *entries = NULL; /* an overflow row's [[oracle, slot], ...] */
+            if (count == 0 && PyList_Check(lines)) {
+                entries = PyDict_GetItemWithError(overflow, key);
+                if (entries == NULL && PyErr_Occurred()) {
+                    PyErr_Clear();
+                }
+                if (entries != NULL && PyList_Check(entries) && PyList_GET_SIZE(entries) == PyList_GET_SIZE(lines)) {
+                    count = PyList_GET_SIZE(entries);
+                } else {
+                    entries = NULL;
+                }
+            }
+            if (count > read_capacity) {
+                StagedLine *grown = PyMem_Realloc(read, count * sizeof(StagedLine));
+                if (grown == NULL) {
+                    PyErr_NoMemory();
+                    failed = 1;
+                    break;
+                }
+                read = grown;
+                read_capacity = count;
+            }
             health_negative = PyObject_IsTrue(PyTuple_GET_ITEM(value, 2));
             free_negative = PyObject_IsTrue(PyTuple_GET_ITEM(value, 3));
             long long term_count = PyLong_Check(PyTuple_GET_ITEM(value, 5)) ? PyLong_AsLongLong(PyTuple_GET_ITEM(value, 5)) : -1;
@@ -484,14 +513,37 @@ static PyObject *flush(PyObject *self, PyObject *args) {
                           read_number(fields[2], &out->slope_f) && read_number(fields[3], &out->low) &&
                           read_number(fields[4], &out->high);
                 out->oracle = oracle;
-                /* the row's slot in that oracle (the last one recorded, as dict(zip(...)) keeps) */
                 out->slot = -1;
-                for (Py_ssize_t k = 0; handled && k < count; k++) {
-                    if (line_oracle[row * width + k] == oracle) {
-                        out->slot = line_slot[row * width + k];
+                if (entries != NULL) {
+                    /* the overflow entry at the same place, in the same oracle, once */
+                    PyObject *entry = PyList_GET_ITEM(entries, j);
+                    if (handled && PyList_Check(entry) && PyList_GET_SIZE(entry) == 2 && !seen[oracle] &&
+                        PyLong_Check(PyList_GET_ITEM(entry, 0)) && PyLong_Check(PyList_GET_ITEM(entry, 1)) &&
+                        PyLong_AsLong(PyList_GET_ITEM(entry, 0)) == oracle) {
+                        long slot = PyLong_AsLong(PyList_GET_ITEM(entry, 1));
+                        out->slot = slot >= 0 ? slot : -1;
+                        seen[oracle] = 1;
+                    }
+                    if (PyErr_Occurred()) {
+                        PyErr_Clear();
+                        out->slot = -1;
+                    }
+                } else {
+                    /* the row's slot in that oracle (the last one recorded, as dict(zip(...)) keeps) */
+                    for (Py_ssize_t k = 0; handled && k < count; k++) {
+                        if (line_oracle[row * width + k] == oracle) {
+                            out->slot = line_slot[row * width + k];
+                        }
                     }
                 }
                 handled = handled && out->slot >= 0;
+            }
+            if (entries != NULL) {
+                for (Py_ssize_t j = 0; j < count; j++) { /* (every oracle marked above is < oracle_count) */
+                    if (read[j].oracle >= 0 && read[j].oracle < oracle_count) {
+                        seen[read[j].oracle] = 0;
+                    }
+                }
             }
             if (handled) {
                 for (Py_ssize_t j = 0; j < count; j++) {
@@ -563,6 +615,8 @@ static PyObject *flush(PyObject *self, PyObject *args) {
         }
         PyMem_Free(column_buffers);
     }
+    PyMem_Free(seen);
+    PyMem_Free(read);
     PyBuffer_Release(&slots);
     PyBuffer_Release(&oracles);
     PyBuffer_Release(&counts);
@@ -579,7 +633,7 @@ static PyMethodDef methods[] = {
     {"scatter", scatter, METH_VARARGS, "scatter(moving, rows, slope_h, slope_f, price): moving[row] += slope x price"},
     {"margins", margins, METH_VARARGS, "margins(margins, record, moving, rows): rebuild every margin"},
     {"shift", shift, METH_VARARGS, "shift(margins, record, shifts) -> flagged rows: move rows by known amounts"},
-    {"flush", flush, METH_VARARGS, "flush(margins, record, line_count, line_oracle, line_slot, columns, prices, staged, "
+    {"flush", flush, METH_VARARGS, "flush(margins, record, line_count, line_oracle, line_slot, overflow, columns, prices, staged, "
                                    "width, low_factor, high_factor, relative_band) -> rows left to Python"},
     {NULL, NULL, 0, NULL},
 };

@@ -225,10 +225,12 @@ def shift_native(margins: np.ndarray, record: np.ndarray, shifts: list[tuple[int
 def flush_native(screen: Any, staged: dict, width: int, low_factor: float, high_factor: float,
                  relative_band: float) -> list[int]:
     """`HealthScreen.flush`'s common case in C: writes every staged row whose lines are in
-    exactly the oracles it already has lines in, and returns the other rows, in staged
-    order, for the Python loop (the same operations, so the same bits either way)."""
+    exactly the oracles it already has lines in (an overflow row's: in the same order too),
+    and returns the other rows, in staged order, for the Python loop (the same operations,
+    so the same bits either way)."""
     return _NATIVE.flush(screen.margins, screen.record, screen._line_count, screen._line_oracle, screen._line_slot,
-                         screen.columns, screen.prices, staged, width, low_factor, high_factor, relative_band)
+                         screen._overflow, screen.columns, screen.prices, staged, width, low_factor, high_factor,
+                         relative_band)
 
 
 def select(name: str | None = None) -> tuple[str, Kernel]:

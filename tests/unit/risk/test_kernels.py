@@ -278,7 +278,8 @@ def staged_rounds(draw):
                 entries.append((row, None))
                 continue
             if row in held and draw(st.integers(0, 3)):
-                chosen = draw(st.permutations(held[row]))
+                # the same oracles, in the same order or another (an overflow row's order matters)
+                chosen = held[row] if draw(st.booleans()) else draw(st.permutations(held[row]))
             else:
                 chosen = held[row] = draw(st.lists(st.integers(0, oracles - 1), unique=True, max_size=WIDTH + 2))
             lines = [[oracle, draw(line_floats), draw(line_floats), draw(st.one_of(st.just(0.0), st.floats(0, 500))),
@@ -358,3 +359,23 @@ def test_the_c_flush_takes_the_common_case_and_leaves_the_rest_in_order():
     assert screen.columns[0].slope_h[0] == 2.0  # row 0's line, rewritten in place
     assert screen.columns[0].slope_h[1] == 1.0  # row 1's, untouched
 
+
+
+@native_only
+def test_the_c_flush_takes_an_overflow_row_whose_lines_keep_their_order():
+    """A market maker's row, with more lines than the packed index holds: re-anchored in the
+    same oracles in the same order, it is written in C; in another order, left to Python."""
+    screen = HealthScreen(capacity=4, kernel="native")
+    oracles = WIDTH + 3
+    for index in range(oracles):
+        screen.add_oracle()
+        screen.set_price(index, 10.0 + index)
+    row = screen.new_row()
+    screen.anchor(row, 5.0, 5.0, False, False, [[i, 1.0, 1.0, 0.0, INF] for i in range(oracles)], 30, 1e-6)
+    screen.flush()
+    assert row in screen._overflow
+    same = (4.0, 4.0, False, False, [[i, 2.0, 3.0, 0.0, INF] for i in range(oracles)], 30, 1e-6)
+    assert kernels.flush_native(screen, {row: same}, WIDTH, 1.0, 1.0, 1e-9) == []
+    assert [screen.columns[i].slope_f[0] for i in range(oracles)] == [3.0] * oracles
+    shuffled = (4.0, 4.0, False, False, [[i, 2.0, 3.0, 0.0, INF] for i in reversed(range(oracles))], 30, 1e-6)
+    assert kernels.flush_native(screen, {row: shuffled}, WIDTH, 1.0, 1.0, 1e-9) == [row]
