@@ -483,6 +483,9 @@ static PyObject *flush(PyObject *self, PyObject *args) {
             }
             health_negative = PyObject_IsTrue(PyTuple_GET_ITEM(value, 2));
             free_negative = PyObject_IsTrue(PyTuple_GET_ITEM(value, 3));
+            if (health_negative < 0 || free_negative < 0) {
+                PyErr_Clear(); /* (not a truth value: left to Python, which will say so) */
+            }
             long long term_count = PyLong_Check(PyTuple_GET_ITEM(value, 5)) ? PyLong_AsLongLong(PyTuple_GET_ITEM(value, 5)) : -1;
             if (PyErr_Occurred()) {
                 PyErr_Clear();
