@@ -87,3 +87,45 @@ def test_loading_twice_is_refused():
     with pytest.raises(Rejection) as refusal:
         load_book(engine, [("b", "USDC", 1)], [])
     assert refusal.value.code == "accounts_exist"
+
+
+def _screen_bytes(engine: Engine) -> tuple:
+    screen = engine.monitor.screen
+    columns = tuple(tuple(bytes(values) for values in (c.rows, c.slope_h, c.slope_f, c.low, c.high))
+                    for c in screen.columns)
+    rows = screen.rows
+    return (screen.margins[:, :rows].tobytes(), screen.record[:rows].tobytes(), columns,
+            bytes(screen._line_count[:rows]), dict(screen._overflow), dict(engine.monitor.rows))
+
+
+def test_a_long_evaluation_writes_its_staged_rows_as_it_goes(monkeypatch):
+    """Loading 30 accounts with FLUSH_EVERY = 4: no more than 4 rows are ever staged at once
+    (each staged row holds its lines as Python objects: a million of them would double the
+    load's peak memory), and the screen ends bit for bit as one flush at the end leaves it."""
+    from solvent.engine import monitor as monitor_module
+
+    def book() -> tuple[list, list]:
+        balances = [(f"t{n:02d}", "USDC", (1_000 + 37 * n) * 10**6) for n in range(29)] + [("mm", "USDC", 10**12)]
+        holdings = [Holding.at(f"t{n:02d}", "BTC-PERP", D("0.010") * (n + 1) * (1 if n % 2 else -1), D("60000"))
+                    for n in range(29)]
+        net = sum((h.size for h in holdings), D(0))
+        return balances, holdings + [Holding.at("mm", "BTC-PERP", -net, D("60000"))]
+
+    at_once = configured()
+    monkeypatch.setattr(monitor_module, "FLUSH_EVERY", 10**9)
+    load_book(at_once, *book())
+
+    chunked = configured()
+    monkeypatch.setattr(monitor_module, "FLUSH_EVERY", 4)
+    staged_sizes = []
+    evaluate = chunked.monitor.evaluate
+
+    def watched(*args, **kwargs):
+        evaluate(*args, **kwargs)
+        staged_sizes.append(len(chunked.monitor.screen._staged))
+
+    monkeypatch.setattr(chunked.monitor, "evaluate", watched)
+    load_book(chunked, *book())
+    assert staged_sizes == [n % 4 + 1 for n in range(30)]  # one row each, written after every 4th
+    assert _screen_bytes(chunked) == _screen_bytes(at_once)
+    assert chunked.state_hash() == at_once.state_hash()
