@@ -7,11 +7,14 @@ in memory quickly. This script builds the seeded book of `solvent bench` (`--acc
 1. `load_s`: generating and bulk-loading the book (every account evaluated exactly once);
 2. `snapshot_s`: `snapshot(engine)`, the canonical JSON bytes the journal stores;
 3. `state_hash_s`: `engine.state_hash()` (`ledger.hash`);
-4. `restore_s`: `restore(bytes)` into a new engine, the old one released first; the
-   restored engine must give the same state hash;
+4. `restore_s`: `restore(bytes)` in a new process that has only read the bytes from a
+   file, as a restarting venue does, with that process's own peak, `restore_peak_rss_mb`;
+   the restored engine must give the same state hash;
 
-(the peak RSS so far is recorded after each phase: it only grows) beside two baselines measured in the same run on the same bytes: `decode_only_s`, decoding
-the snapshot's JSON into Python objects with msgspec (what any JSON restore pays), and
+(the peak RSS so far is recorded after each phase of this process: it only grows) beside
+two baselines measured in the same run on the same bytes: `decode_only_s`, decoding the
+snapshot's JSON into Python objects with msgspec in a new process (what any JSON restore
+pays; `decode_only_peak_rss_mb` its peak), and
 `exact_evaluation_s`, evaluating every account exactly once more (what deriving the risk
 monitor's statuses and screen rows costs: a snapshot stores the book, not what follows from
 it). It prints them and writes JSON.
@@ -26,7 +29,9 @@ import gc
 import json
 import platform
 import resource
+import subprocess
 import sys
+import tempfile
 import time
 from decimal import localcontext
 from pathlib import Path
@@ -86,20 +91,53 @@ def measure(accounts: int, markets: int, seed: int) -> dict[str, Any]:
     del engine
     gc.collect()
 
-    started = time.perf_counter()
-    with collector_paused():
-        decoded = msgspec.json.decode(data)
-    result["decode_only_s"] = round(time.perf_counter() - started, 2)
-    result["peak_rss_after_decode_only_mb"] = round(_rss_mb())
-    del decoded
-    gc.collect()
-
-    started = time.perf_counter()
-    restored = restore(data)
-    result["restore_s"] = round(time.perf_counter() - started, 2)
-    result["restored_hash_equal"] = restored.state_hash() == expected
+    # decoding and restoring each run in a fresh process, as a restarting venue does, so that
+    # each peak is its own (this process's peak only grows): the bytes are read from a file
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "snapshot.json"
+        path.write_bytes(data)
+        del data
+        decoded = _child("decode", path)
+        result["decode_only_s"] = decoded["seconds"]
+        result["decode_only_peak_rss_mb"] = decoded["peak_rss_mb"]
+        restored = _child("restore", path)
+    result["restore_s"] = restored["seconds"]
+    result["restore_peak_rss_mb"] = restored["peak_rss_mb"]
+    result["restored_hash_equal"] = restored["state_hash"] == expected
     result["peak_rss_mb"] = round(_rss_mb())
     return result
+
+
+def _child(phase: str, path: Path) -> dict[str, Any]:
+    """Run `phase` ("decode" or "restore") on the snapshot at `path` in a new process."""
+    output = subprocess.run([sys.executable, __file__, "--child", phase, str(path)], check=True,
+                            capture_output=True, text=True).stdout
+    return json.loads(output)
+
+
+def _own_peak_mb() -> float:
+    """This process's peak resident memory since its `exec` (VmHWM). Not `ru_maxrss`: Linux
+    carries the parent's peak at the fork into a child's."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return _rss_mb()
+
+
+def _run_child(phase: str, path: str) -> None:
+    data = Path(path).read_bytes()
+    started = time.perf_counter()
+    with collector_paused():
+        if phase == "decode":
+            kept: Any = msgspec.json.decode(data)
+        else:
+            kept = restore(data)
+    seconds = round(time.perf_counter() - started, 2)
+    found = {"seconds": seconds, "peak_rss_mb": round(_own_peak_mb())}
+    if phase == "restore":
+        found["state_hash"] = kept.state_hash()
+    print(json.dumps(found))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -108,7 +146,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--markets", type=int, default=200, help="markets (default 200)")
     parser.add_argument("--seed", type=int, default=1, help="seed of the book (default 1, as solvent bench)")
     parser.add_argument("--json", metavar="FILE", help="write the figures as JSON to FILE")
+    parser.add_argument("--child", nargs=2, metavar=("PHASE", "FILE"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.child:
+        _run_child(*args.child)
+        return 0
     result = measure(args.accounts, args.markets, args.seed)
     width = max(map(len, result))
     for key, value in result.items():

@@ -193,6 +193,21 @@ def _drain(items: list[Any]) -> Iterator[Any]:
         yield item
 
 
+#: decoders for restoring: the document's top level, and each long list, as raw JSON values
+#: (views of the snapshot's bytes), so that only one account's entry is a Python document at
+#: a time (`_decoded`); everything short is decoded whole (`_VALUE`)
+_OBJECT = msgspec.json.Decoder(dict[str, msgspec.Raw])
+_ITEMS = msgspec.json.Decoder(list[msgspec.Raw])
+_VALUE = msgspec.json.Decoder()
+
+
+def _decoded(raw: msgspec.Raw) -> Iterator[Any]:
+    """Each entry of the JSON list `raw`, decoded one at a time as it is consumed."""
+    decode = _VALUE.decode
+    for item in _drain(_ITEMS.decode(raw)):
+        yield decode(item)
+
+
 # -- specs -----------------------------------------------------------------------------------------
 
 def _rate_model(model: RateModel | None) -> list[str | None] | None:
@@ -317,13 +332,13 @@ def _ledger(ledger: Ledger) -> dict[str, Any]:
     }
 
 
-def _unledger(raw: dict[str, Any], ids: dict[str, str]) -> Ledger:
+def _unledger(raw: dict[str, msgspec.Raw], ids: dict[str, str]) -> Ledger:
     ledger = Ledger()
     ledger._balances = {ids.get(account, account): {asset: units for asset, units in book}
-                        for account, book in _drain(raw["balances"])}
-    ledger._deposits = _unpairs(raw["deposits"], int)
-    ledger._borrows = _unpairs(raw["borrows"], int)
-    ledger._postings = raw["postings"]
+                        for account, book in _decoded(raw["balances"])}
+    ledger._deposits = _unpairs(_VALUE.decode(raw["deposits"]), int)
+    ledger._borrows = _unpairs(_VALUE.decode(raw["borrows"]), int)
+    ledger._postings = _VALUE.decode(raw["postings"])
     return ledger
 
 
@@ -403,30 +418,37 @@ def restore(data: bytes) -> Engine:
 
 def _decode_and_restore(data: bytes) -> Engine:
     try:
-        raw = msgspec.json.decode(data)
+        document = _OBJECT.decode(data)  # the top level only: its values stay raw JSON
     except msgspec.DecodeError as error:
         raise SnapshotError(f"not a snapshot: {error}") from None
-    if not isinstance(raw, dict) or raw.get("format") != FORMAT:
-        found = raw.get("format") if isinstance(raw, dict) else type(raw).__name__
+    try:
+        found = _VALUE.decode(document["format"]) if "format" in document else None
+    except msgspec.DecodeError:
+        found = None
+    if found != FORMAT:
         raise SnapshotError(f"not a {FORMAT} snapshot (format {found!r})")
     try:
-        return _restore(raw)
-    except (KeyError, TypeError, ValueError, IndexError, ArithmeticError) as error:
+        return _restore(document)
+    except (KeyError, TypeError, ValueError, IndexError, ArithmeticError, msgspec.DecodeError) as error:
         raise SnapshotError(f"malformed snapshot: {type(error).__name__}: {error}") from None
 
 
-def _restore(raw: dict[str, Any]) -> Engine:
+def _restore(document: dict[str, msgspec.Raw]) -> Engine:
+    """The engine from the snapshot's top level (`document`, raw JSON values): the long lists
+    (accounts, balances, holders) are decoded an entry at a time as they are converted."""
+    raw = {key: _VALUE.decode(value) for key, value in document.items()
+           if key not in ("accounts", "ledger", "holders")}
     engine = Engine()
     state = engine.state
     state.commands = raw["commands"]
     state.clock = _undec(raw["clock"])
     state.book = _unbook(raw["book"])
-    state.accounts = {a: _unaccount(a, account) for a, account in _drain(raw["accounts"])}
+    state.accounts = {a: _unaccount(a, account) for a, account in _decoded(document["accounts"])}
     # the decoder gives every occurrence of an account id its own string: the ledger and the
     # holders use the accounts' own, as an engine that built them by commands does
     ids = {account_id: account_id for account_id in state.accounts}
-    state.ledger = _unledger(raw["ledger"], ids)
-    state.holders = {sys.intern(m): {ids.get(a, a) for a in holders} for m, holders in _drain(raw["holders"])}
+    state.ledger = _unledger(_OBJECT.decode(document["ledger"]), ids)
+    state.holders = {sys.intern(m): {ids.get(a, a) for a in holders} for m, holders in _decoded(document["holders"])}
     del ids
     state.oracle_markets = _unpairs(raw["oracle_markets"], list)
     state.oracle_assets = _unpairs(raw["oracle_assets"], list)

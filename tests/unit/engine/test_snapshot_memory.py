@@ -5,14 +5,16 @@ holders (as in an engine built by commands)."""
 
 from __future__ import annotations
 
+import tracemalloc
 from decimal import Decimal
 
 import msgspec
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from solvent.engine.bulk import Holding, load_book
-from solvent.engine.snapshot import _drain, _encoded_list, restore, snapshot
+from solvent.engine.snapshot import SnapshotError, _decoded, _drain, _encoded_list, restore, snapshot
 
 from .test_bulk import configured
 
@@ -71,3 +73,48 @@ def test_a_snapshot_is_compact_canonical_json():
     data = snapshot(engine)
     assert msgspec.json.encode(msgspec.json.decode(data)) == data
     assert [pair[0] for pair in msgspec.json.decode(data)["accounts"]] == [f"acct-{n}" for n in range(5)]
+
+
+def _traced_peak(work) -> int:
+    """Bytes allocated at the peak of `work()` beyond what was allocated before it."""
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        work()
+        return tracemalloc.get_traced_memory()[1] - before
+    finally:
+        tracemalloc.stop()
+
+
+def test_a_long_list_is_decoded_an_entry_at_a_time():
+    """`_decoded` (what `restore` reads accounts, balances and holders with) yields every
+    entry, but never holds more than one as a Python document: its peak stays under a
+    quarter of what decoding the list whole allocates (the raw views of the entries are
+    most of what it does hold)."""
+    entries = [[f"acct-{n:05d}", {"positions": [["BTC-PERP", ["BTC-PERP", f"{n}.125", f"{60000 * n}.5", [], 0, False, None]]],
+                                  "settings": []}] for n in range(2000)]
+    raw = msgspec.Raw(msgspec.json.encode(entries))
+    whole = _traced_peak(lambda: msgspec.json.decode(raw))
+    seen = []
+
+    def consume() -> None:
+        for entry in _decoded(raw):
+            seen.append(entry[0])  # keeps only what an engine would keep of it: the id
+            assert entry == entries[len(seen) - 1]
+
+    one_at_a_time = _traced_peak(consume)
+    assert seen == [entry[0] for entry in entries]
+    assert one_at_a_time < whole / 4
+
+
+def test_restore_refuses_a_malformed_entry_of_a_long_list():
+    """An account entry that is not what a snapshot writes is a SnapshotError, found as the
+    entry is reached, and no engine comes back."""
+    engine = configured()
+    load_book(engine, [("alice", "USDC", 10**12), ("bob", "USDC", 10**12)],
+              [Holding.at("alice", "BTC-PERP", D("1"), D("60000")), Holding.at("bob", "BTC-PERP", D("-1"), D("60000"))])
+    document = msgspec.json.decode(snapshot(engine))
+    document["accounts"][1] = ["bob", {"positions": [["BTC-PERP", ["BTC-PERP", "x"]]], "settings": []}]
+    with pytest.raises(SnapshotError, match="malformed snapshot"):
+        restore(msgspec.json.encode(document))
