@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -220,24 +221,39 @@ def canonical_state(state: EngineState) -> dict[str, Any]:
     data: oracle guard records (publication times, pending jumps, invalid marks), interest
     indices, the exchange-rate caps' anchors, the last accrual time. Derived figures are
     left out."""
-    book = state.book
-    ledger = state.ledger
-    balances = {
-        account: dict(sorted(ledger.balances(account).items()))
-        for account in sorted(ledger.accounts())
-        if ledger.balances(account)
+    return {
+        "balances": dict(_canonical_balances(state)),
+        "accounts": dict(_canonical_accounts(state)),
+        **_canonical_rest(state),
     }
-    accounts = {}
-    for account_id in sorted(state.accounts):  # an opened account is state even when empty
-        account = state.accounts[account_id]
-        accounts[account_id] = {
+
+
+def _canonical_balances(state: EngineState) -> Iterator[tuple[str, dict[str, int]]]:
+    """(ledger account, its balances by asset) of every ledger account holding any, sorted."""
+    ledger = state.ledger
+    for account in sorted(ledger.accounts()):
+        balances = ledger.balances(account)
+        if balances:
+            yield account, dict(sorted(balances.items()))
+
+
+def _canonical_accounts(state: EngineState) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(account id, its positions and settings) of every account, sorted: an opened account
+    is state even when empty."""
+    accounts = state.accounts
+    for account_id in sorted(accounts):
+        account = accounts[account_id]
+        yield account_id, {
             "positions": {m: _canonical_position(p) for m, p in sorted(account.positions.items())},
             "settings": {m: _canonical(s) for m, s in sorted(account.settings.items())},
         }
+
+
+def _canonical_rest(state: EngineState) -> dict[str, Any]:
+    """The canonical state but its two long mappings (balances, accounts)."""
+    book = state.book
     params = book.params
     return {
-        "balances": balances,
-        "accounts": accounts,
         "prices": _canonical(dict(sorted(book.prices.items()))),
         "exchange_rates": _canonical(dict(sorted(book.exchange_rates.items()))),
         "assets": {a: _canonical(book.assets[a]) for a in sorted(book.assets)},
@@ -252,7 +268,56 @@ def canonical_state(state: EngineState) -> dict[str, Any]:
     }
 
 
+#: entries of the long mappings encoded at a time by `state_hash`
+HASH_CHUNK = 10_000
+
+
 def state_hash(state: EngineState) -> str:
-    """sha256 of the canonical state as JSON with sorted keys."""
-    data = msgspec.json.encode(canonical_state(state), order="sorted")
-    return hashlib.sha256(data).hexdigest()
+    """sha256 of the canonical state (`canonical_state`) as compact JSON with sorted keys.
+
+    Computed as a stream, never holding the canonical document or its bytes whole (at a
+    million accounts that document is about 2 GB): the short part is encoded with a marker
+    in place of each long mapping, and each long mapping is fed to the hash HASH_CHUNK
+    entries at a time where its marker stood. The bytes hashed are those of encoding the
+    whole document at once: compact JSON joins a mapping's entries with a bare comma, the
+    entries come in sorted key order (ids are ASCII, and msgspec's order is the code point
+    order Python sorts by), and a marker holds a NUL byte, which encoded JSON text never
+    does (it is escaped), so it cannot be found anywhere else."""
+    digest = hashlib.sha256()
+    for part in _canonical_bytes(state):
+        digest.update(part)
+    return digest.hexdigest()
+
+
+def _canonical_bytes(state: EngineState, chunk: int | None = None) -> Iterator[bytes]:
+    """The bytes of `msgspec.json.encode(canonical_state(state), order="sorted")`, in parts."""
+    long_parts = {b"\x00balances\x00": _canonical_balances(state), b"\x00accounts\x00": _canonical_accounts(state)}
+    skeleton = _canonical_rest(state)
+    skeleton["balances"] = msgspec.Raw(b"\x00balances\x00")
+    skeleton["accounts"] = msgspec.Raw(b"\x00accounts\x00")
+    rest = msgspec.json.encode(skeleton, order="sorted")
+    while long_parts:
+        marker = min(long_parts, key=rest.find)  # the first of those still in `rest`
+        at = rest.find(marker)
+        yield rest[:at]
+        yield from _encoded_mapping(long_parts.pop(marker), chunk or HASH_CHUNK)
+        rest = rest[at + len(marker):]
+    yield rest
+
+
+def _encoded_mapping(entries: Iterator[tuple[str, Any]], chunk: int) -> Iterator[bytes]:
+    """`entries` (in sorted key order) as one compact JSON object with sorted keys, encoded
+    `chunk` entries at a time."""
+    encode = msgspec.json.encode
+    yield b"{"
+    separator = b""
+    pending: dict[str, Any] = {}
+    for key, value in entries:
+        pending[key] = value
+        if len(pending) == chunk:
+            yield separator + encode(pending, order="sorted")[1:-1]
+            separator = b","
+            pending = {}
+    if pending:
+        yield separator + encode(pending, order="sorted")[1:-1]
+    yield b"}"
