@@ -502,6 +502,7 @@ static PyObject *flush(PyObject *self, PyObject *args) {
                 quantum = PyFloat_AS_DOUBLE(PyTuple_GET_ITEM(value, 6));
                 terms = (double)(term_count + 2);
             }
+            Py_ssize_t filled = 0; /* the entries of `read` written for this row */
             for (Py_ssize_t j = 0; handled && j < count; j++) {
                 PyObject *line = PyList_GET_ITEM(lines, j);
                 PyObject *fast = (PyList_Check(line) || PyTuple_Check(line)) ? line : NULL;
@@ -520,6 +521,7 @@ static PyObject *flush(PyObject *self, PyObject *args) {
                           read_number(fields[4], &out->high);
                 out->oracle = oracle;
                 out->slot = -1;
+                filled = j + 1;
                 if (entries != NULL) {
                     /* the overflow entry at the same place, in the same oracle, once */
                     PyObject *entry = PyList_GET_ITEM(entries, j);
@@ -545,7 +547,7 @@ static PyObject *flush(PyObject *self, PyObject *args) {
                 handled = handled && out->slot >= 0;
             }
             if (entries != NULL) {
-                for (Py_ssize_t j = 0; j < count; j++) { /* (every oracle marked above is < oracle_count) */
+                for (Py_ssize_t j = 0; j < filled; j++) { /* (every oracle marked above is < oracle_count) */
                     if (read[j].oracle >= 0 && read[j].oracle < oracle_count) {
                         seen[read[j].oracle] = 0;
                     }
