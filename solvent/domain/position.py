@@ -19,11 +19,12 @@ pool leg rounded up, dust to the insurance fund) is the ledger's business.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 from .numbers import ARITHMETIC, ZERO
 from .rounding import Figure, to_units, units_to_decimal
 from .specs import CostBasis
+from .values import Value
 
 
 class Lot(NamedTuple):
@@ -31,14 +32,28 @@ class Lot(NamedTuple):
     price: Decimal
 
 
-class Position(NamedTuple):
-    market: str
-    size: Decimal  # signed: long > 0, short < 0
-    cost: Decimal  # signed: Σ size × entry price of the open part
-    lots: tuple[Lot, ...] = ()  # FIFO only
-    realized_pnl: int = 0  # quantums of the settle asset credited since the position opened
-    isolated: bool = False  # margin mode, fixed while the position is open
-    leverage: Decimal | None = None  # leverage chosen; None: the tier's max_leverage
+class Position(Value):
+    __slots__ = ("market", "size", "cost", "lots", "realized_pnl", "isolated", "leverage")
+    _fields = ("market", "size", "cost", "lots", "realized_pnl", "isolated", "leverage")
+
+    def __init__(
+        self,
+        market: str,
+        size: Decimal,
+        cost: Decimal,
+        lots: tuple[Lot, ...] = (),
+        realized_pnl: int = 0,
+        isolated: bool = False,
+        leverage: Decimal | None = None,
+    ) -> None:
+        self.market: Final = market
+        self.size: Final = size  # signed: long > 0, short < 0
+        self.cost: Final = cost  # signed: Σ size × entry price of the open part
+        self.lots: Final = lots  # FIFO only
+        #: quantums of the settle asset credited since the position opened
+        self.realized_pnl: Final = realized_pnl
+        self.isolated: Final = isolated  # margin mode, fixed while the position is open
+        self.leverage: Final = leverage  # leverage chosen; None: the tier's max_leverage
 
     @property
     def entry_price(self) -> Decimal:
@@ -50,11 +65,15 @@ class Position(NamedTuple):
         return ARITHMETIC.subtract(ARITHMETIC.multiply(self.size, mark), self.cost)
 
 
-class FillOutcome(NamedTuple):
-    position: Position | None  # None: the position is flat
-    realized: Decimal  # exact realized PnL of the part closed (0 when only opening)
-    closed: Decimal  # absolute size closed
-    opened: Decimal  # absolute size opened or added
+class FillOutcome(Value):
+    __slots__ = ("position", "realized", "closed", "opened")
+    _fields = ("position", "realized", "closed", "opened")
+
+    def __init__(self, position: Position | None, realized: Decimal, closed: Decimal, opened: Decimal) -> None:
+        self.position: Final = position  # None: the position is flat
+        self.realized: Final = realized  # exact realized PnL of the part closed (0 if only opening)
+        self.closed: Final = closed  # absolute size closed
+        self.opened: Final = opened  # absolute size opened or added
 
 
 def _sign(x: Decimal) -> int:
@@ -171,6 +190,6 @@ def unwind(position: Position, size: Decimal, price: Decimal) -> Position | None
             lots.pop()
         else:
             lots[-1] = Lot(ARITHMETIC.subtract(lot.size, sign_times(lot.size, take)), lot.price)
-    return position._replace(
+    return position.replace(
         size=new_size, cost=ARITHMETIC.subtract(position.cost, ARITHMETIC.multiply(size, price)), lots=tuple(lots)
     )

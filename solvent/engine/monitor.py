@@ -19,13 +19,14 @@ the screen found them.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import NamedTuple
+from typing import Final
 
 from ..domain.account import Account
 from ..domain.ids import is_system
 from ..domain.numbers import format_units
 from ..domain.position import Position
 from ..domain.specs import MarketSpec
+from ..domain.values import Value
 from ..margin.figures import (
     FigureCache,
     PositionFigures,
@@ -529,17 +530,30 @@ class RiskMonitor:
         self._line_caches.clear()
 
 
-class ScreenedSide(NamedTuple):
+class ScreenedSide(Value):
     """A trade side judged on the screen (`RiskMonitor.screen_side`): the account's cross
     health and free collateral after it, estimated, in units of the value currency."""
 
-    row: int
-    market: str
-    oracle: int  # the market's oracle index
-    leg: list | None  # the traded position's leg after the side (None: closed)
-    health: float
-    free: float
-    carried: float  # bounds the error of the two estimates
+    __slots__ = ("row", "market", "oracle", "leg", "health", "free", "carried")
+    _fields = ("row", "market", "oracle", "leg", "health", "free", "carried")
+
+    def __init__(
+        self,
+        row: int,
+        market: str,
+        oracle: int,
+        leg: list | None,
+        health: float,
+        free: float,
+        carried: float,
+    ) -> None:
+        self.row: Final = row
+        self.market: Final = market
+        self.oracle: Final = oracle  # the market's oracle index
+        self.leg: Final = leg  # the traded position's leg after the side (None: closed)
+        self.health: Final = health
+        self.free: Final = free
+        self.carried: Final = carried  # bounds the error of the two estimates
 
     @property
     def proves_free(self) -> bool:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import NamedTuple
+from typing import Final
 
 from ..domain.account import Account, MarginMode, MarginSetting
 from ..domain.commands import IsolatedMargin, OrderCheck, SetMarginMode, Trade
@@ -31,6 +31,7 @@ from ..domain.numbers import ARITHMETIC, ZERO, format_exact, format_units
 from ..domain.position import FillOutcome, apply_fill
 from ..domain.rounding import Figure, to_units, units_to_decimal
 from ..domain.specs import MarketSpec
+from ..domain.values import Value
 from ..ledger import Transfer
 from ..margin.figures import RiskFigures, isolated_figures
 from ..margin.tiers import effective_leverage, initial_margin, tier_for
@@ -59,21 +60,36 @@ class IsolatedMoves:
 NO_MOVES = IsolatedMoves()
 
 
-class SidePlan(NamedTuple):
-    """One side of a fill, planned (`plan_side`): built for every side, so a named tuple,
-    which costs a quarter of a frozen dataclass to build."""
+class SidePlan(Value):
+    """One side of a fill, planned (`plan_side`): built for every side, so a `Value`."""
 
-    account: Account
-    spec: MarketSpec
-    fill: FillOutcome
-    fee: int
-    account_leg: int  # realized PnL credited (settle quantums), rounded down; the pool pays exactly this
-    isolated: bool
-    moves: IsolatedMoves
-    #: the cross figures the account has once the side is posted (None: judged on the screen)
-    cross: RiskFigures | None
-    detail: list  # (position, PositionFigures) of those figures
-    screened: ScreenedSide | None = None  # the screen's judgement, where it decided
+    __slots__ = ("account", "spec", "fill", "fee", "account_leg", "isolated", "moves", "cross", "detail", "screened")
+    _fields = ("account", "spec", "fill", "fee", "account_leg", "isolated", "moves", "cross", "detail", "screened")
+
+    def __init__(
+        self,
+        account: Account,
+        spec: MarketSpec,
+        fill: FillOutcome,
+        fee: int,
+        account_leg: int,
+        isolated: bool,
+        moves: IsolatedMoves,
+        cross: RiskFigures | None,
+        detail: list,
+        screened: ScreenedSide | None = None,
+    ) -> None:
+        self.account: Final = account
+        self.spec: Final = spec
+        self.fill: Final = fill
+        self.fee: Final = fee
+        self.account_leg: Final = account_leg  # realized PnL credited (settle quantums), rounded down; the pool pays exactly this
+        self.isolated: Final = isolated
+        self.moves: Final = moves
+        #: the cross figures the account has once the side is posted (None: judged on the screen)
+        self.cross: Final = cross
+        self.detail: Final = detail  # (position, PositionFigures) of those figures
+        self.screened: Final = screened  # the screen's judgement, where it decided
 
     @property
     def increases_risk(self) -> bool:

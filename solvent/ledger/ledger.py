@@ -13,21 +13,26 @@ magnitudes of negative ones (`total_borrows`). A test recomputes them from scrat
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import NamedTuple
+from typing import Final
 
 from ..domain.ids import PNL_PREFIX
+from ..domain.values import Value
 
 #: The other leg of every deposit and withdrawal: the world outside the venue.
 EXTERNAL = "#external"
 
 
-class Transfer(NamedTuple):
+class Transfer(Value):
     """Move `units` (> 0) quantums of `asset` from `source` to `target`."""
 
-    source: str
-    target: str
-    asset: str
-    units: int
+    __slots__ = ("source", "target", "asset", "units")
+    _fields = ("source", "target", "asset", "units")
+
+    def __init__(self, source: str, target: str, asset: str, units: int) -> None:
+        self.source: Final = source
+        self.target: Final = target
+        self.asset: Final = asset
+        self.units: Final = units
 
 
 def _counted(account: str) -> bool:

@@ -26,13 +26,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
-from typing import NamedTuple
+from typing import Final
 
 from ..domain.book import Book
 from ..domain.numbers import ARITHMETIC, ONE
 from ..domain.position import Position
 from ..domain.rounding import Figure, rounder, scale, scale_between, to_units
 from ..domain.specs import MarketSpec, Tier
+from ..domain.values import Value
 
 _mul = ARITHMETIC.multiply
 _INT_SCALES = [10**d for d in range(40)]
@@ -43,15 +44,27 @@ _notional_units = rounder(Figure.NOTIONAL)
 assert rounder(Figure.COLLATERAL_VALUE) is _value_units and rounder(Figure.INITIAL_MARGIN) is _requirement_units
 
 
-class PositionFigures(NamedTuple):
+class PositionFigures(Value):
     """One position at the mark, in quantums of the value currency."""
 
-    notional: int
-    unrealized_pnl: int
-    initial_margin: int
-    maintenance_margin: int
-    leverage: Decimal  # effective: min(chosen, tier max)
-    tier: int
+    __slots__ = ("notional", "unrealized_pnl", "initial_margin", "maintenance_margin", "leverage", "tier")
+    _fields = ("notional", "unrealized_pnl", "initial_margin", "maintenance_margin", "leverage", "tier")
+
+    def __init__(
+        self,
+        notional: int,
+        unrealized_pnl: int,
+        initial_margin: int,
+        maintenance_margin: int,
+        leverage: Decimal,
+        tier: int,
+    ) -> None:
+        self.notional: Final = notional
+        self.unrealized_pnl: Final = unrealized_pnl
+        self.initial_margin: Final = initial_margin
+        self.maintenance_margin: Final = maintenance_margin
+        self.leverage: Final = leverage  # effective: min(chosen, tier max)
+        self.tier: Final = tier
 
 
 def position_figures(position: Position, spec: MarketSpec, mark: Decimal, decimals: int) -> PositionFigures:
@@ -81,18 +94,38 @@ def position_figures(position: Position, spec: MarketSpec, mark: Decimal, decima
     )
 
 
-class RiskFigures(NamedTuple):
+class RiskFigures(Value):
     """The figures of one risk unit (an account's cross part, or one isolated position),
     in quantums of the value currency."""
 
-    equity: int
-    equity_maint: int
-    equity_init: int
-    initial_margin: int
-    maintenance_margin: int
-    assets: int  # A of the health factor
-    liabilities: int  # L of the health factor
-    at_risk: bool  # holds a position or a negative balance
+    __slots__ = (
+        "equity", "equity_maint", "equity_init", "initial_margin", "maintenance_margin", "assets", "liabilities",
+        "at_risk",
+    )
+    _fields = (
+        "equity", "equity_maint", "equity_init", "initial_margin", "maintenance_margin", "assets", "liabilities",
+        "at_risk",
+    )
+
+    def __init__(
+        self,
+        equity: int,
+        equity_maint: int,
+        equity_init: int,
+        initial_margin: int,
+        maintenance_margin: int,
+        assets: int,
+        liabilities: int,
+        at_risk: bool,
+    ) -> None:
+        self.equity: Final = equity
+        self.equity_maint: Final = equity_maint
+        self.equity_init: Final = equity_init
+        self.initial_margin: Final = initial_margin
+        self.maintenance_margin: Final = maintenance_margin
+        self.assets: Final = assets  # A of the health factor
+        self.liabilities: Final = liabilities  # L of the health factor
+        self.at_risk: Final = at_risk  # holds a position or a negative balance
 
     @property
     def health(self) -> int:

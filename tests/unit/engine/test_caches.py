@@ -186,7 +186,7 @@ def test_a_cached_figure_is_recomputed_when_its_position_or_mark_changes(monkeyp
     cache = engine.state.figure_caches["mm"]
     assert _cached_figures(engine).equity == (100_000 + 10_000) * 10**6
     position, figures = cache.entries["BTC-PERP"]
-    cache.entries["BTC-PERP"] = (position, figures._replace(unrealized_pnl=figures.unrealized_pnl + 7))
+    cache.entries["BTC-PERP"] = (position, figures.replace(unrealized_pnl=figures.unrealized_pnl + 7))
     cache.pnl += 7
     cache.gains += 7
     assert _cached_figures(engine).equity == (100_000 + 10_000) * 10**6 + 7  # not dirty: the planted entry is used
@@ -208,12 +208,12 @@ def test_the_position_a_trade_leaves_is_valued_once_before_posting(monkeypatch):
     account = state.accounts["mm"]
     cache = state.figure_caches["mm"]
     old = account.positions["BTC-PERP"]
-    bigger = old._replace(size=old.size + 1, cost=old.cost + 60000)  # bought 1 more at 60,000
+    bigger = old.replace(size=old.size + 1, cost=old.cost + 60000)  # bought 1 more at 60,000
     with localcontext(ARITHMETIC):
         planned = checks.cross_after(state, account, None, ("BTC-PERP", bigger))
     market, position, mark, figures = cache.pending
     assert (market, position, mark) == ("BTC-PERP", bigger, state.book.prices["BTC"])
-    cache.pending = (market, position, mark, figures._replace(unrealized_pnl=figures.unrealized_pnl + 7))
+    cache.pending = (market, position, mark, figures.replace(unrealized_pnl=figures.unrealized_pnl + 7))
     state.set_position(account, "BTC-PERP", bigger)
     assert _cached_figures(engine).equity == planned.equity + 7  # the planned (here: planted) figures
     assert cache.pending is None
@@ -222,13 +222,13 @@ def test_the_position_a_trade_leaves_is_valued_once_before_posting(monkeypatch):
     with localcontext(ARITHMETIC):
         checks.cross_after(state, account, None, ("BTC-PERP", old))
     market, position, mark, figures = cache.pending
-    cache.pending = (market, position, mark, figures._replace(unrealized_pnl=figures.unrealized_pnl + 7))
-    state.set_position(account, "BTC-PERP", old._replace())  # equal, but another object
+    cache.pending = (market, position, mark, figures.replace(unrealized_pnl=figures.unrealized_pnl + 7))
+    state.set_position(account, "BTC-PERP", old.replace())  # equal, but another object
     assert _cached_figures(engine).equity == (100_000 + 10_000) * 10**6
     with localcontext(ARITHMETIC):
         checks.cross_after(state, account, None, ("BTC-PERP", bigger))
     market, position, mark, figures = cache.pending
-    cache.pending = (market, position, mark, figures._replace(unrealized_pnl=figures.unrealized_pnl + 7))
+    cache.pending = (market, position, mark, figures.replace(unrealized_pnl=figures.unrealized_pnl + 7))
     ok(engine, {"op": "price", "oracle": "BTC", "price": "61000"})  # a new mark before the posting
     assert cache.pending is not None  # (mm is far from zero: the tick did not value it)
     state.set_position(account, "BTC-PERP", bigger)
