@@ -15,6 +15,7 @@ from .. import codec
 from ..domain import commands as c
 from ..domain.errors import Rejection
 from ..domain.numbers import ARITHMETIC
+from ..risk.screen import HealthScreen
 from . import accrual, config, liquidation, market, trading, value
 from .collector import collector_paused
 from .context import Step
@@ -50,9 +51,11 @@ class EngineFault(Exception):
 class Engine:
     """A deterministic margin engine. The same commands always give the same events and state."""
 
-    def __init__(self) -> None:
+    def __init__(self, screen: HealthScreen | None = None) -> None:
+        """`screen`: the risk screen to use, empty (default: a new `HealthScreen`); a
+        subclass that observes it lets a benchmark or a test see what it does."""
         self.state = EngineState()
-        self.monitor = RiskMonitor(self.state)
+        self.monitor = RiskMonitor(self.state, screen)
 
     def apply(self, command: object) -> list[dict[str, Any]]:
         """Apply one command (a dict, or its JSON text) and return the events it caused.

@@ -49,9 +49,10 @@ FLUSH_EVERY = 4096
 
 
 class RiskMonitor:
-    def __init__(self, state: EngineState) -> None:
+    def __init__(self, state: EngineState, screen: HealthScreen | None = None) -> None:
         self.state = state
-        self.screen = HealthScreen()
+        #: the float screen (a subclass may be given to observe it: benchmarks time it)
+        self.screen = screen if screen is not None else HealthScreen()
         self.oracle_index: dict[str, int] = {}
         self.rows: dict[Unit, int] = {}
         self.owners: dict[int, Unit] = {}

@@ -10,6 +10,7 @@ import pytest
 from solvent import Engine
 from solvent.domain.errors import Rejection
 from solvent.engine.bulk import Holding, load_book
+from solvent.risk.screen import HealthScreen
 
 CONFIG = [
     {"op": "asset", "id": "USDC", "decimals": 6, "oracle": None, "weight_init": "1", "weight_maint": "1"},
@@ -21,8 +22,8 @@ CONFIG = [
 D = Decimal
 
 
-def configured() -> Engine:
-    engine = Engine()
+def configured(screen: HealthScreen | None = None) -> Engine:
+    engine = Engine(screen)
     for command in CONFIG:
         assert engine.apply(command) == []
     return engine
@@ -89,6 +90,18 @@ def test_loading_twice_is_refused():
     assert refusal.value.code == "accounts_exist"
 
 
+class CountingScreen(HealthScreen):
+    """The screen, recording how many rows were staged at each flush."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.staged_at_flush: list[int] = []
+
+    def flush(self) -> None:
+        self.staged_at_flush.append(len(self._staged))
+        super().flush()
+
+
 def _screen_bytes(engine: Engine) -> tuple:
     screen = engine.monitor.screen
     columns = tuple(tuple(bytes(values) for values in (c.rows, c.slope_h, c.slope_f, c.low, c.high))
@@ -115,19 +128,12 @@ def test_a_long_evaluation_writes_its_staged_rows_as_it_goes(monkeypatch):
     monkeypatch.setattr(monitor_module, "FLUSH_EVERY", 10**9)
     load_book(at_once, *book())
 
-    chunked = configured()
     monkeypatch.setattr(monitor_module, "FLUSH_EVERY", 4)
-    screen = chunked.monitor.screen
-    flush = screen.flush
-    staged_at_flush = []
-
-    def watched() -> None:
-        staged_at_flush.append(len(screen._staged))
-        flush()
-
-    screen.flush = watched  # (the screen stays a Python class when compiled: its methods can be replaced)
+    screen = CountingScreen()
+    chunked = configured(screen)
+    screen.staged_at_flush.clear()  # (configuring flushes too)
     load_book(chunked, *book())
-    assert staged_at_flush == [4] * 7 + [2]  # one row each, written after every 4th; the last 2 at the end
+    assert screen.staged_at_flush == [4] * 7 + [2]  # one row each, written after every 4th; the last 2 at the end
     assert not screen._staged
     assert _screen_bytes(chunked) == _screen_bytes(at_once)
     assert chunked.state_hash() == at_once.state_hash()

@@ -15,6 +15,7 @@ import pytest
 
 import solvent.engine.state as engine_state
 from solvent import Engine
+from solvent.risk.screen import HealthScreen
 from solvent.domain.numbers import ARITHMETIC
 from solvent.engine import checks, trading
 from solvent.margin.figures import cross_figures
@@ -70,20 +71,27 @@ def test_caching_every_account_changes_nothing(seed, monkeypatch):
             assert abs(a - b) <= 1e-9 * (1 + abs(b)), (unit, got, expected)
 
 
-def _judgements(engine: Engine) -> list:
-    """Every side judged on the screen from now on: (its row, whether the row was rewritten)
-    (`HealthScreen.restate`, which only a judged side calls; the screen's methods stay
-    replaceable in the compiled build too)."""
-    judged: list = []
-    restate = engine.monitor.screen.restate
+class JudgingScreen(HealthScreen):
+    """The screen, recording while `judged` is a list every side judged on it: (its row,
+    whether the row was rewritten) (`HealthScreen.restate`, which only a judged side calls)."""
 
-    def recorded(*args):
-        written = restate(*args)
-        judged.append((args[0], written))
+    def __init__(self) -> None:
+        super().__init__()
+        self.judged: list | None = None
+
+    def restate(self, *args):
+        written = super().restate(*args)
+        if self.judged is not None:
+            self.judged.append((args[0], written))
         return written
 
-    engine.monitor.screen.restate = recorded  # type: ignore[method-assign]
-    return judged
+
+def _judgements(engine: Engine) -> list:
+    """Every side judged on the screen from now on (an engine made with a `JudgingScreen`)."""
+    screen = engine.monitor.screen
+    assert isinstance(screen, JudgingScreen)
+    screen.judged = []
+    return screen.judged
 
 
 def _with_large_trades(commands: list[dict]) -> list[dict]:
@@ -103,7 +111,7 @@ def _with_large_trades(commands: list[dict]) -> list[dict]:
 
 def _run_sides(config: ScenarioConfig, screened: bool, monkeypatch: pytest.MonkeyPatch) -> tuple[list, list[str], Engine, int]:
     monkeypatch.setattr(trading, "SCREENED_SIDES", screened)
-    engine = Engine()
+    engine = Engine(JudgingScreen())
     judgements = _judgements(engine)
     events: list = []
     hashes: list[str] = []
@@ -310,7 +318,7 @@ SHARED_ORACLE_BOOK = [
 def test_a_screened_side_rebuilds_the_whole_line_of_its_oracle(trade):
     """After a side judged on the screen, the row's line in the traded market's oracle holds
     every leg and balance there: its estimates follow the exact figures as prices move."""
-    engine = Engine()
+    engine = Engine(JudgingScreen())
     for command in SHARED_ORACLE_BOOK:
         ok(engine, command)
     if trade["market"] != "BTC-PERP" or trade["size"] != "1":
@@ -332,7 +340,7 @@ def test_a_screened_side_rebuilds_the_whole_line_of_its_oracle(trade):
 def test_a_side_whose_notional_sits_on_a_tier_boundary_is_valued_exactly():
     """2 BTC at a mark of 50,000 is a notional of exactly 100,000, the first tier's bound:
     the tier is the exact model's to pick, so the side is not judged on floats."""
-    engine = Engine()
+    engine = Engine(JudgingScreen())
     for command in SHARED_ORACLE_BOOK:
         ok(engine, command)
     ok(engine, {"op": "price", "oracle": "BTC", "price": "50000"})

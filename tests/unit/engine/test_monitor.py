@@ -20,12 +20,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from solvent import Engine
+from solvent.risk.screen import HealthScreen
 
 from ._steps import ok
 
 
 def setup(mmr: str = "0.05", max_leverage: str = "10") -> Engine:
-    e = Engine()
+    e = Engine(WatchingScreen())
     ok(e, {"op": "asset", "id": "USDC", "decimals": 6, "oracle": None, "weight_init": "1", "weight_maint": "1"})
     ok(e, {"op": "market", "id": "ETH-PERP", "oracle": "ETH", "settle": "USDC", "step_size": "0.01",
            "liquidation_fee": "0.01", "tiers": [{"mmr": mmr, "max_leverage": max_leverage}]})
@@ -106,21 +107,30 @@ def test_liquidatable_at_minus_one_quantum_not_at_zero():
     assert ("alice", "") not in e.monitor.liquidatable
 
 
-def watch(e: Engine) -> list[str]:
-    """From now on, the accounts each price tick hands to the exact evaluation: the owners of
-    the screen's candidate rows, in order. (Observed at the screen, which stays an ordinary
-    Python class in the compiled build, so that this sees the same thing in both builds.)"""
-    seen: list[str] = []
-    screen, owners = e.monitor.screen, e.monitor.owners
-    original = screen.tick
+class WatchingScreen(HealthScreen):
+    """The screen, recording while `seen` is a list the accounts each tick hands to the
+    exact evaluation: the owners of its candidate rows, in order. (Observed at the screen,
+    so that this sees the same thing in both builds.)"""
 
-    def spy(index: int, price: float):
-        rows = original(index, price)
-        seen.extend(sorted({owners[int(row)][0] for row in rows}))
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[str] | None = None
+        self.owners: dict = {}
+
+    def tick(self, index: int, price: float):
+        rows = super().tick(index, price)
+        if self.seen is not None:
+            self.seen.extend(sorted({self.owners[int(row)][0] for row in rows}))
         return rows
 
-    screen.tick = spy  # type: ignore[method-assign]
-    return seen
+
+def watch(e: Engine) -> list[str]:
+    """From now on, the accounts each price tick hands to the exact evaluation (an engine
+    made by `setup`, whose screen is a `WatchingScreen`)."""
+    screen = e.monitor.screen
+    assert isinstance(screen, WatchingScreen)
+    screen.seen, screen.owners = [], e.monitor.owners
+    return screen.seen
 
 
 def test_a_tick_evaluates_only_accounts_near_zero():
