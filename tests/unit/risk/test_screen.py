@@ -24,8 +24,18 @@ INF = float("inf")
 Q = 1e-6  # quantum of value_decimals 6
 
 
-def new_screen(oracles: int = 2, prices=(100.0, 50.0), capacity: int = 8) -> HealthScreen:
-    screen = HealthScreen(capacity=capacity, oracles=1)
+class CountingScreen(HealthScreen):
+    """The screen, counting its full rebuilds."""
+
+    rebuilds = 0
+
+    def rebuild(self) -> None:
+        self.rebuilds += 1
+        super().rebuild()
+
+
+def new_screen(oracles: int = 2, prices=(100.0, 50.0), capacity: int = 8, kind: type = HealthScreen) -> HealthScreen:
+    screen = kind(capacity=capacity, oracles=1)
     for index in range(oracles):
         assert screen.add_oracle() == index
         screen.set_price(index, prices[index])
@@ -205,14 +215,11 @@ def test_periodic_rebuild_gives_the_same_margins_as_incremental_updates(monkeypa
     expected = run_ticks(incremental)
 
     monkeypatch.setattr(screen_module, "REANCHOR_EVERY", 3)
-    rebuilt = new_screen()
+    rebuilt = new_screen(kind=CountingScreen)
     build_rows(rebuilt)
-    calls = []
-    original = rebuilt.rebuild
-    rebuilt.rebuild = lambda: (calls.append(1), original())[1]
     actual = run_ticks(rebuilt)
 
-    assert len(calls) == len(TICKS) // 3
+    assert rebuilt.rebuilds == len(TICKS) // 3
     for (m_inc, c_inc), (m_reb, c_reb) in zip(expected, actual):
         np.testing.assert_allclose(m_reb, m_inc, rtol=1e-12, atol=1e-9)
         assert c_reb == c_inc
