@@ -106,6 +106,8 @@ def scale_between(from_decimals: int, to_decimals: int) -> Decimal:
 def to_units(amount: Decimal, decimals: int, direction: str) -> int:
     """`amount` (in whole currency) as an integer count of 10**-decimals quantums, rounded
     in `direction` — always one of the `Figure` entries, never chosen at the call site."""
+    if not amount:  # (the realized PnL of every opening fill, every fee of zero)
+        return 0
     return int(amount.scaleb(decimals, ARITHMETIC).to_integral_value(direction))
 
 

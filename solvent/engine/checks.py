@@ -45,6 +45,8 @@ def user_account(state: EngineState, account_id: str, role: str) -> Account:
 
 def units(spec: AssetSpec, amount: Decimal, field: str) -> int:
     """`amount` as whole quantums of `spec`; more decimal places than the asset has is refused."""
+    if not amount:  # (a fee of zero, the common case)
+        return 0
     scaled = ARITHMETIC.multiply(amount, scale(spec.decimals))
     if scaled != scaled.to_integral_value():
         raise Rejection("too_many_decimals", f"{field} has more decimal places than {spec.id} allows ({spec.decimals})")

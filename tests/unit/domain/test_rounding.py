@@ -96,6 +96,8 @@ def test_every_figure_is_in_the_table():
         (D("0.5"), 0, 0, 1),
         (D("-0.5"), 0, -1, 0),
         (D("0"), 6, 0, 0),
+        (D("-0"), 6, 0, 0),
+        (D("0E-12"), 2, 0, 0),
         (D("1e-18"), 18, 1, 1),
         (D("1e-19"), 18, 0, 1),
     ],
@@ -107,6 +109,7 @@ def test_to_units_scales_then_rounds_in_the_given_direction(amount, decimals, do
 
 def test_to_units_returns_a_python_int():
     assert type(to_units(D("1.5"), 2, Figure.NOTIONAL)) is int
+    assert type(to_units(D("-0.000"), 2, Figure.NOTIONAL)) is int
 
 
 @pytest.mark.parametrize("units, decimals, value", [(-1500, 3, D("-1.5")), (1, 6, D("0.000001")), (7, 0, D(7))])
