@@ -421,10 +421,7 @@ def _decode_and_restore(data: bytes) -> Engine:
         document = _OBJECT.decode(data)  # the top level only: its values stay raw JSON
     except msgspec.DecodeError as error:
         raise SnapshotError(f"not a snapshot: {error}") from None
-    try:
-        found = _VALUE.decode(document["format"]) if "format" in document else None
-    except msgspec.DecodeError:
-        found = None
+    found = _VALUE.decode(document["format"]) if "format" in document else None  # (valid JSON: decoded above)
     if found != FORMAT:
         raise SnapshotError(f"not a {FORMAT} snapshot (format {found!r})")
     try:

@@ -289,20 +289,22 @@ def state_hash(state: EngineState) -> str:
     return digest.hexdigest()
 
 
+_ACCOUNTS_MARK = b"\x00accounts\x00"
+_BALANCES_MARK = b"\x00balances\x00"
+
+
 def _canonical_bytes(state: EngineState, chunk: int | None = None) -> Iterator[bytes]:
     """The bytes of `msgspec.json.encode(canonical_state(state), order="sorted")`, in parts."""
-    long_parts = {b"\x00balances\x00": _canonical_balances(state), b"\x00accounts\x00": _canonical_accounts(state)}
     skeleton = _canonical_rest(state)
-    skeleton["balances"] = msgspec.Raw(b"\x00balances\x00")
-    skeleton["accounts"] = msgspec.Raw(b"\x00accounts\x00")
-    rest = msgspec.json.encode(skeleton, order="sorted")
-    while long_parts:
-        marker = min(long_parts, key=rest.find)  # the first of those still in `rest`
-        at = rest.find(marker)
-        yield rest[:at]
-        yield from _encoded_mapping(long_parts.pop(marker), chunk or HASH_CHUNK)
-        rest = rest[at + len(marker):]
-    yield rest
+    skeleton["accounts"] = msgspec.Raw(_ACCOUNTS_MARK)
+    skeleton["balances"] = msgspec.Raw(_BALANCES_MARK)
+    head, rest = msgspec.json.encode(skeleton, order="sorted").split(_ACCOUNTS_MARK)  # (each once:
+    middle, tail = rest.split(_BALANCES_MARK)  # "accounts" sorts before "balances")
+    yield head
+    yield from _encoded_mapping(_canonical_accounts(state), chunk or HASH_CHUNK)
+    yield middle
+    yield from _encoded_mapping(_canonical_balances(state), chunk or HASH_CHUNK)
+    yield tail
 
 
 def _encoded_mapping(entries: Iterator[tuple[str, Any]], chunk: int) -> Iterator[bytes]:
