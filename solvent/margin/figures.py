@@ -271,14 +271,25 @@ class FigureCache:
         self.pending: tuple[str, Position, Decimal, PositionFigures] | None = None
 
     def _count(self, figures: PositionFigures, sign: int) -> None:
+        """Add (`sign` 1) or take away (-1) one position's figures from the sums (the sums
+        of a market maker pass 2**62: no multiplication by the sign, a big-int operation)."""
         pnl = figures.unrealized_pnl
-        self.pnl += sign * pnl
-        if pnl >= 0:
-            self.gains += sign * pnl
+        if sign > 0:
+            self.pnl += pnl
+            if pnl >= 0:
+                self.gains += pnl
+            else:
+                self.losses -= pnl
+            self.initial += figures.initial_margin
+            self.maintenance += figures.maintenance_margin
         else:
-            self.losses -= sign * pnl
-        self.initial += sign * figures.initial_margin
-        self.maintenance += sign * figures.maintenance_margin
+            self.pnl -= pnl
+            if pnl >= 0:
+                self.gains -= pnl
+            else:
+                self.losses += pnl
+            self.initial -= figures.initial_margin
+            self.maintenance -= figures.maintenance_margin
 
     def refresh(self, positions: Mapping[str, Position], book: Book) -> None:
         """Recompute the figures of every dirty market from the account's `positions`."""
