@@ -83,7 +83,8 @@ class SidePlan(Value):
         self.spec: Final = spec
         self.fill: Final = fill
         self.fee: Final = fee
-        self.account_leg: Final = account_leg  # realized PnL credited (settle quantums), rounded down; the pool pays exactly this
+        #: realized PnL credited (settle quantums), rounded down; the pool pays exactly this
+        self.account_leg: Final = account_leg
         self.isolated: Final = isolated
         self.moves: Final = moves
         #: the cross figures the account has once the side is posted (None: judged on the screen)
