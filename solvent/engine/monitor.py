@@ -355,17 +355,19 @@ class RiskMonitor:
             self.owners[row] = unit
         return row
 
-    def _anchor(self, unit: Unit, figures: RiskFigures, lines: dict[int, list], terms: int) -> None:
+    def _anchor(self, unit: Unit, figures: RiskFigures, lines: dict[int, list], terms: int,
+                listed: list[list] | None = None) -> None:
         """Stage the unit's screen row from its lines ([oracle, health slope, free slope,
-        low, high] per oracle). An isolated position is watched for its health only (no
-        margin call is about it), so its free-collateral line repeats its health line."""
+        low, high] per oracle; `listed`: the same lines as a list, kept by the caller). An
+        isolated position is watched for its health only (no margin call is about it), so
+        its free-collateral line repeats its health line."""
         if not figures.at_risk:
             row = self.rows.get(unit)
             if row is not None:
                 self.screen.clear(row)
             return
         quantum = 10.0 ** -self.state.book.params.value_decimals
-        rows = list(lines.values())
+        rows = listed if listed is not None else list(lines.values())
         if unit[1]:
             for line in rows:
                 line[2] = line[1]
@@ -379,13 +381,17 @@ class RiskMonitor:
     def _anchor_cross(self, account: Account, figures: RiskFigures, detail: list[tuple]) -> None:
         balances = self.state.ledger.balances(account.id)
         cache = self.state.figure_caches.get(account.id)
+        listed = None
         if cache is not None:  # many positions: their lines are kept, and follow the cache
             cache.refresh(account.positions, self.state.book)
-            lines = self._position_lines(account.id, cache)
+            kept = self._position_lines(account.id, cache)
+            lines = kept.lines
             terms = len(balances) + 2 * len(cache.entries)
             if any(self._asset_floats(asset) is not None for asset in balances):
                 lines = dict(lines)  # (the kept ones stay as they are: copied before a balance is added)
                 self._add_balances(lines, balances, shared=True)
+            else:
+                listed = kept.listed()  # (not copied: a maker's 200 lines, at every trade)
         else:
             self._line_caches.pop(account.id, None)
             lines = {}
@@ -393,7 +399,7 @@ class RiskMonitor:
                 _merge_leg(lines, self._leg(position, pf))
             terms = len(balances) + 2 * len(detail)
             self._add_balances(lines, balances, shared=False)
-        self._anchor((account.id, ""), figures, lines, terms)
+        self._anchor((account.id, ""), figures, lines, terms, listed)
 
     def _add_balances(self, lines: dict[int, list], balances: dict[str, int], shared: bool) -> None:
         """Add the priced balances' parts to the lines (value × weight per unit of price).
@@ -427,9 +433,9 @@ class RiskMonitor:
                 line[1] += amount * debt_maint
                 line[2] += amount * debt_init
 
-    def _position_lines(self, account_id: str, cache: FigureCache) -> dict[int, list]:
-        """The lines of the account's cross positions (oracle index -> line), brought up to
-        date for the markets the cache recomputed since: their legs are rebuilt, and the
+    def _position_lines(self, account_id: str, cache: FigureCache) -> _PositionLines:
+        """The lines of the account's cross positions (`lines`: oracle index -> line), brought
+        up to date for the markets the cache recomputed since: their legs are rebuilt, and the
         lines of the oracles they touch re-merged. A line, once handed out, never changes."""
         kept = self._line_caches.get(account_id)
         if kept is None or kept.source is not cache:  # new, or the cache was replaced
@@ -439,7 +445,7 @@ class RiskMonitor:
         else:
             changed = cache.take_changed()
         if not changed:
-            return kept.lines
+            return kept
         touched = set()
         for market in changed:
             old = kept.legs.pop(market, None)
@@ -457,12 +463,18 @@ class RiskMonitor:
             if not markets:
                 kept.by_oracle.pop(oracle, None)
                 kept.lines.pop(oracle, None)
+                kept.rows = None
                 continue
             merged: dict[int, list] = {}
             for market in sorted(markets):
                 _merge_leg(merged, kept.legs[market])
-            kept.lines[oracle] = merged[oracle]
-        return kept.lines
+            line = merged[oracle]
+            if kept.rows is not None and oracle in kept.lines:
+                kept.rows[kept.places[oracle]] = line  # (same place: the dict keeps its order)
+            else:
+                kept.rows = None
+            kept.lines[oracle] = line
+        return kept
 
     def _anchor_isolated(self, unit: Unit, figures: RiskFigures, detail: list[tuple]) -> None:
         lines: dict[int, list] = {}
@@ -566,13 +578,26 @@ class _PositionLines:
     """For an account with a figure cache (a market maker): its positions' legs and their
     merged lines per oracle, following the cache they were built from (`source`)."""
 
-    __slots__ = ("source", "legs", "by_oracle", "lines")
+    __slots__ = ("source", "legs", "by_oracle", "lines", "rows", "places")
 
     def __init__(self, source: FigureCache) -> None:
         self.source = source
         self.legs: dict[str, list] = {}  # market -> its leg
         self.by_oracle: dict[int, list[str]] = {}  # oracle index -> markets with a leg there
         self.lines: dict[int, list] = {}  # oracle index -> the merged line of those legs
+        #: `lines`' values as a list (None: to be listed again), and each oracle's place in it.
+        #: The list is what the screen stages for the row: it changes in place only when a
+        #: line is replaced in an oracle it already had, and the row is then anchored, so
+        #: staged, again at once (a staged entry is only read by the next flush)
+        self.rows: list[list] | None = None
+        self.places: dict[int, int] = {}
+
+    def listed(self) -> list[list]:
+        """The lines as a list, in the order of `lines`."""
+        if self.rows is None:
+            self.rows = list(self.lines.values())
+            self.places = {oracle: place for place, oracle in enumerate(self.lines)}
+        return self.rows
 
 
 def _float_position(position: Position, oracle: int, tiers: list[TierFloats], mark: float) -> tuple[float, float, float, list] | None:

@@ -352,3 +352,24 @@ def test_a_side_whose_notional_sits_on_a_tier_boundary_is_valued_exactly():
     health, free = engine.monitor.screen.estimate(engine.monitor.rows[("a", "")])
     assert health == pytest.approx(exact.health * 1e-6, rel=1e-12)
     assert free == pytest.approx(exact.free_collateral * 1e-6, rel=1e-12)
+
+
+def test_a_makers_kept_lines_are_staged_without_a_copy_and_stay_right(monkeypatch):
+    """mm (cached) trades BTC-PERP twice with no tick between: the screen stages mm's kept
+    list of lines itself (no copy), whose BTC line is replaced in place by the second trade;
+    after the next tick's flush mm's row estimates its exact figures, at that price and at
+    others."""
+    engine = _maker_book(1, monkeypatch)
+    ok(engine, {"op": "price", "oracle": "BTC", "price": "60010"})  # everything written
+    monitor = engine.monitor
+    row = monitor.rows[("mm", "")]
+    for size in ("0.5", "0.25"):
+        ok(engine, {"op": "trade", "market": "BTC-PERP", "buyer": "taker", "seller": "mm", "size": size, "price": "60010"})
+        kept = monitor._line_caches["mm"]
+        assert monitor.screen._staged[row][4] is kept.rows  # staged as kept, not copied
+    for price in ("60020", "55000", "66000"):
+        ok(engine, {"op": "price", "oracle": "BTC", "price": price})
+        health, free = monitor.screen.estimate(row)
+        exact = _cached_figures(engine)
+        assert health == pytest.approx(exact.health * 1e-6, rel=1e-9), price
+        assert free == pytest.approx(exact.free_collateral * 1e-6, rel=1e-9), price
