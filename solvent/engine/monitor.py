@@ -41,6 +41,8 @@ Unit = tuple[str, str]  # (account id, market or "" for the cross part)
 #: a tier in floats: (mmr, notional low, notional high, max leverage, its float, cum)
 TierFloats = tuple[float, float, float, Decimal, float, float]
 _INF = float("inf")
+#: the owner of a screen row released (`RiskMonitor.owners`)
+_NO_UNIT: Unit = ("", "")
 #: a long evaluation (a whole book loaded or restored, a configuration change) writes its
 #: staged screen rows every this many accounts: a staged row holds its lines as Python
 #: tuples (about 0.9 KB an account), a written one only floats in the columns, so a million
@@ -55,7 +57,9 @@ class RiskMonitor:
         self.screen = screen if screen is not None else HealthScreen()
         self.oracle_index: dict[str, int] = {}
         self.rows: dict[Unit, int] = {}
-        self.owners: dict[int, Unit] = {}
+        #: row -> its unit (`_NO_UNIT`: a released row, never a candidate), a list indexed by
+        #: row: 8 bytes a row where a dict took about 50
+        self.owners: list[Unit] = []
         self.liquidatable: set[Unit] = set()
         self.margin_called: set[Unit] = set()
         self.isolated_units: dict[str, set[str]] = {}
@@ -321,7 +325,7 @@ class RiskMonitor:
     def forget(self, unit: Unit) -> None:
         row = self.rows.pop(unit, None)
         if row is not None:
-            del self.owners[row]
+            self.owners[row] = _NO_UNIT
             self.screen.release_row(row)
         self.liquidatable.discard(unit)
         self.margin_called.discard(unit)
@@ -352,7 +356,10 @@ class RiskMonitor:
         row = self.rows.get(unit)
         if row is None:
             row = self.rows[unit] = self.screen.new_row()
-            self.owners[row] = unit
+            owners = self.owners
+            if row >= len(owners):
+                owners.extend([_NO_UNIT] * (row + 1 - len(owners)))
+            owners[row] = unit
         return row
 
     def _anchor(self, unit: Unit, figures: RiskFigures, lines: dict[int, list], terms: int,

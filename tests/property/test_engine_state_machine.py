@@ -633,6 +633,10 @@ class EngineMachine(RuleBasedStateMachine):
         for market, holders in state.holders.items():
             for holder in holders:
                 assert market in state.accounts[holder].positions
+        # each screen row knows its unit, and a released row none
+        for unit, row in monitor.rows.items():
+            assert monitor.owners[row] == unit
+        assert sum(1 for owner in monitor.owners if owner != ("", "")) == len(monitor.rows)
         # every fill has two sides: open interest nets to zero in every market
         for market in MARKETS:
             net = sum((acct.positions[market].size for acct in state.accounts.values() if market in acct.positions),
