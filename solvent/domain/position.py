@@ -2,7 +2,10 @@
 
 A position is held as its signed `size` and its exact signed `cost` (Σ size × price of the
 part still open), so that `unrealized_pnl = size × mark − cost` needs no rounding and the
-entry price is `cost / size`. Under FIFO the open part is also kept as lots.
+entry price is `cost / size`. Under FIFO the open part is also kept as lots. Size and cost
+are integer pairs (`solvent.domain.fixed`), read as `Decimal`s through `Position.size` and
+`Position.cost`: about 150 bytes a position less than two `Decimal`s, and fills and figures
+computed with integers.
 
 Reducing a position realizes PnL through a `CostBasis` policy:
 
@@ -21,8 +24,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Final, NamedTuple
 
+from .fixed import POWERS, add, compare, floor_at, join, split, split_shared
 from .numbers import ARITHMETIC, ZERO
-from .rounding import Figure, to_units, units_to_decimal
+from .rounding import Figure, to_units
 from .specs import CostBasis
 from .values import Value
 
@@ -33,11 +37,41 @@ class Lot(NamedTuple):
 
 
 class Position(Value):
-    __slots__ = ("market", "size", "cost", "lots", "realized_pnl", "isolated", "leverage")
-    _fields = ("market", "size", "cost", "lots", "realized_pnl", "isolated", "leverage")
+    """A position. Its size and cost are held as integer pairs (`solvent.domain.fixed`:
+    units × 10**-places, the exponent a `Decimal` would have), read as `Decimal`s through
+    `size` and `cost`; the figures and fills work on the pairs. Built from `Decimal`s by
+    `Position.of`."""
+
+    __slots__ = ("market", "size_units", "size_places", "cost_units", "cost_places", "lots", "realized_pnl", "isolated",
+                 "leverage")
+    _fields = ("market", "size_units", "size_places", "cost_units", "cost_places", "lots", "realized_pnl", "isolated",
+               "leverage")
 
     def __init__(
         self,
+        market: str,
+        size_units: int,
+        size_places: int,
+        cost_units: int,
+        cost_places: int,
+        lots: tuple[Lot, ...] = (),
+        realized_pnl: int = 0,
+        isolated: bool = False,
+        leverage: Decimal | None = None,
+    ) -> None:
+        self.market: Final = market
+        self.size_units: Final = size_units  # signed: long > 0, short < 0
+        self.size_places: Final = size_places
+        self.cost_units: Final = cost_units  # signed: Σ size × entry price of the open part
+        self.cost_places: Final = cost_places
+        self.lots: Final = lots  # FIFO only
+        #: quantums of the settle asset credited since the position opened
+        self.realized_pnl: Final = realized_pnl
+        self.isolated: Final = isolated  # margin mode, fixed while the position is open
+        self.leverage: Final = leverage  # leverage chosen; None: the tier's max_leverage
+
+    @staticmethod
+    def of(
         market: str,
         size: Decimal,
         cost: Decimal,
@@ -45,15 +79,21 @@ class Position(Value):
         realized_pnl: int = 0,
         isolated: bool = False,
         leverage: Decimal | None = None,
-    ) -> None:
-        self.market: Final = market
-        self.size: Final = size  # signed: long > 0, short < 0
-        self.cost: Final = cost  # signed: Σ size × entry price of the open part
-        self.lots: Final = lots  # FIFO only
-        #: quantums of the settle asset credited since the position opened
-        self.realized_pnl: Final = realized_pnl
-        self.isolated: Final = isolated  # margin mode, fixed while the position is open
-        self.leverage: Final = leverage  # leverage chosen; None: the tier's max_leverage
+    ) -> Position:
+        """The position of signed `size` and `cost` (`Decimal`s)."""
+        size_units, size_places = split(size)
+        cost_units, cost_places = split(cost)
+        return Position(market, size_units, size_places, cost_units, cost_places, lots, realized_pnl, isolated, leverage)
+
+    @property
+    def size(self) -> Decimal:
+        """Signed size: long > 0, short < 0."""
+        return join(self.size_units, self.size_places)
+
+    @property
+    def cost(self) -> Decimal:
+        """Signed Σ size × entry price of the open part."""
+        return join(self.cost_units, self.cost_places)
 
     @property
     def entry_price(self) -> Decimal:
@@ -63,6 +103,10 @@ class Position(Value):
     def unrealized_pnl(self, mark: Decimal) -> Decimal:
         """`size × mark − cost`, exact."""
         return ARITHMETIC.subtract(ARITHMETIC.multiply(self.size, mark), self.cost)
+
+    def __repr__(self) -> str:
+        return (f"Position(market={self.market!r}, size={self.size}, cost={self.cost}, lots={self.lots!r}, "
+                f"realized_pnl={self.realized_pnl}, isolated={self.isolated}, leverage={self.leverage!r})")
 
 
 class FillOutcome(Value):
@@ -78,23 +122,6 @@ class FillOutcome(Value):
 
 def _sign(x: Decimal) -> int:
     return 1 if x > 0 else -1
-
-
-def _reduce_average(position: Position, close_abs: Decimal, price: Decimal, settle_decimals: int):
-    size, cost = position.size, position.cost
-    if close_abs == abs(size):
-        return ZERO, ZERO, (), ARITHMETIC.subtract(ARITHMETIC.multiply(size, price), cost)
-    full_pnl = ARITHMETIC.subtract(ARITHMETIC.multiply(size, price), cost)
-    exact = ARITHMETIC.divide(ARITHMETIC.multiply(full_pnl, close_abs), abs(size))
-    realized = units_to_decimal(to_units(exact, settle_decimals, Figure.REALIZED_PNL_TO_ACCOUNT), settle_decimals)
-    closed_signed = close_abs if size > 0 else -close_abs
-    removed_cost = ARITHMETIC.subtract(ARITHMETIC.multiply(closed_signed, price), realized)
-    return (
-        ARITHMETIC.subtract(size, closed_signed),
-        ARITHMETIC.subtract(cost, removed_cost),
-        (),
-        realized,
-    )
 
 
 def _reduce_fifo(position: Position, close_abs: Decimal, price: Decimal):
@@ -133,37 +160,79 @@ def apply_fill(
     A fill larger than the position and opposite to it closes the position and opens the
     remainder the other way (a flip). A new position takes `isolated` and `leverage` (the
     account's margin setting for the market); an open one keeps its own.
+
+    Computed on integer pairs (`solvent.domain.fixed`), which give every figure the digits
+    and exponent the `Decimal` formulas of the module give (checked against them by
+    tests/unit/domain/test_position.py).
     """
-    if position is None or not position.size:
-        position = Position(market, ZERO, ZERO, (), 0, isolated, leverage)
-    size = position.size
-    if not size or (delta > 0) == (size > 0):
+    delta_units, delta_places = split(delta)
+    price_units, price_places = split_shared(price)  # (the same price object on both sides of a trade)
+    if position is None or not position.size_units:
+        position = Position(market, 0, 0, 0, 0, (), 0, isolated, leverage)
+    size_units, size_places = position.size_units, position.size_places
+    if not size_units or (delta_units > 0) == (size_units > 0):
         lots = position.lots + (Lot(delta, price),) if basis is CostBasis.FIFO else ()
-        new = Position(
-            market,
-            ARITHMETIC.add(size, delta),
-            ARITHMETIC.add(position.cost, ARITHMETIC.multiply(delta, price)),
-            lots,
-            position.realized_pnl,
-            position.isolated,
-            position.leverage,
-        )
+        new_size_units, new_size_places = add(size_units, size_places, delta_units, delta_places)
+        new_cost_units, new_cost_places = add(position.cost_units, position.cost_places, delta_units * price_units,
+                                              delta_places + price_places)
+        new = Position(market, new_size_units, new_size_places, new_cost_units, new_cost_places, lots,
+                       position.realized_pnl, position.isolated, position.leverage)
         return FillOutcome(new, ZERO, ZERO, abs(delta))
-    close_abs = min(abs(delta), abs(size))
-    if basis is CostBasis.FIFO:
-        new_size, new_cost, lots, realized = _reduce_fifo(position, close_abs, price)
+    # closing: close_abs = min(|delta|, |size|) (|delta| when equal, as `min` picks)
+    magnitude = -size_units if size_units < 0 else size_units
+    if compare(magnitude, size_places, -delta_units if delta_units < 0 else delta_units, delta_places) < 0:
+        close_units, close_places = magnitude, size_places
+        close_abs = join(magnitude, size_places)
     else:
-        new_size, new_cost, lots, realized = _reduce_average(position, close_abs, price, settle_decimals)
-    credited = position.realized_pnl + to_units(realized, settle_decimals, Figure.REALIZED_PNL_TO_ACCOUNT)
-    rest = ARITHMETIC.add(delta, sign_times(size, close_abs))
-    if new_size:
+        close_units, close_places = (-delta_units if delta_units < 0 else delta_units), delta_places
+        close_abs = abs(delta)
+    signed_close = close_units if size_units > 0 else -close_units  # the size closed, signed as the position
+    lots = ()
+    if basis is CostBasis.FIFO:
+        fifo_size, fifo_cost, lots, realized = _reduce_fifo(position, close_abs, price)
+        new_size_units, new_size_places = split(fifo_size)
+        new_cost_units, new_cost_places = split(fifo_cost)
+        realized_units = to_units(realized, settle_decimals, Figure.REALIZED_PNL_TO_ACCOUNT)
+    else:
+        # average cost: the position's whole PnL at `price` is size × price − cost
+        pnl_units, pnl_places = add(size_units * price_units, size_places + price_places,
+                                    -position.cost_units, position.cost_places)
+        if not compare(close_units, close_places, magnitude, size_places):
+            # a full close realizes all of it, exactly
+            new_size_units = new_size_places = new_cost_units = new_cost_places = 0
+            realized = join(pnl_units, pnl_places)
+            realized_units = floor_at(pnl_units, pnl_places, settle_decimals)
+        else:
+            # a partial close realizes floor(pnl × closed / |size|) settle quantums; what is
+            # not realized stays in the cost of the part still open
+            numerator = pnl_units * close_units
+            denominator = magnitude
+            shift = settle_decimals + size_places - pnl_places - close_places
+            if shift >= 0:
+                numerator *= POWERS[shift]
+            else:
+                denominator *= POWERS[-shift]
+            realized_units = numerator // denominator
+            realized = join(realized_units, settle_decimals)
+            removed_units, removed_places = add(signed_close * price_units, close_places + price_places,
+                                                -realized_units, settle_decimals)
+            new_size_units, new_size_places = add(size_units, size_places, -signed_close, close_places)
+            new_cost_units, new_cost_places = add(position.cost_units, position.cost_places, -removed_units,
+                                                  removed_places)
+    credited = position.realized_pnl + realized_units
+    if new_size_units:
         return FillOutcome(
-            Position(market, new_size, new_cost, lots, credited, position.isolated, position.leverage), realized, close_abs, ZERO
+            Position(market, new_size_units, new_size_places, new_cost_units, new_cost_places, lots, credited,
+                     position.isolated, position.leverage),
+            realized, close_abs, ZERO,
         )
-    if not rest:
+    rest_units, rest_places = add(delta_units, delta_places, signed_close, close_places)
+    if not rest_units:
         return FillOutcome(None, realized, close_abs, ZERO)
-    lots = (Lot(rest, price),) if basis is CostBasis.FIFO else ()
-    flipped = Position(market, rest, ARITHMETIC.multiply(rest, price), lots, 0, position.isolated, position.leverage)
+    rest = join(rest_units, rest_places)
+    flipped_lots = (Lot(rest, price),) if basis is CostBasis.FIFO else ()
+    flipped = Position(market, rest_units, rest_places, rest_units * price_units, rest_places + price_places,
+                       flipped_lots, 0, position.isolated, position.leverage)
     return FillOutcome(flipped, realized, close_abs, abs(rest))
 
 
@@ -177,8 +246,10 @@ def unwind(position: Position, size: Decimal, price: Decimal) -> Position | None
     position's latest fill(s): size − s, cost − s × price, lots taken from the newest end.
     Realizes nothing (specific identification of that lot): the backstop hands on a
     position it took over at the same mark within the same command."""
-    new_size = ARITHMETIC.subtract(position.size, size)
-    if not new_size:
+    size_units, size_places = split(size)
+    price_units, price_places = split(price)
+    new_size_units, new_size_places = add(position.size_units, position.size_places, -size_units, size_places)
+    if not new_size_units:
         return None
     lots = list(position.lots)
     remaining = abs(size)
@@ -190,6 +261,7 @@ def unwind(position: Position, size: Decimal, price: Decimal) -> Position | None
             lots.pop()
         else:
             lots[-1] = Lot(ARITHMETIC.subtract(lot.size, sign_times(lot.size, take)), lot.price)
-    return position.replace(
-        size=new_size, cost=ARITHMETIC.subtract(position.cost, ARITHMETIC.multiply(size, price)), lots=tuple(lots)
-    )
+    new_cost_units, new_cost_places = add(position.cost_units, position.cost_places, -size_units * price_units,
+                                          size_places + price_places)
+    return Position(position.market, new_size_units, new_size_places, new_cost_units, new_cost_places, tuple(lots),
+                    position.realized_pnl, position.isolated, position.leverage)

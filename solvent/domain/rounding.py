@@ -50,6 +50,7 @@ from collections.abc import Callable
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Final
 
+from .fixed import ceil_at, ceil_quotient_at, floor_at, floor_quotient_at
 from .numbers import ARITHMETIC
 
 DOWN = ROUND_FLOOR  # toward −∞
@@ -120,6 +121,18 @@ def rounder(direction: str) -> Callable[[Decimal], int]:
     """The function that rounds an already-scaled value to an int in `direction`
     (`math.floor` or `math.ceil`, exact on Decimals). For hot loops that pre-scale."""
     return math.floor if direction == DOWN else math.ceil
+
+
+def pair_rounder(direction: str) -> Callable[[int, int, int], int]:
+    """The function that rounds an integer pair (units × 10**-places, `solvent.domain.fixed`)
+    to whole quantums of 10**-decimals in `direction`: `(units, places, decimals) -> int`."""
+    return floor_at if direction == DOWN else ceil_at
+
+
+def pair_quotient_rounder(direction: str) -> Callable[[int, int, int, int, int], int]:
+    """The function that rounds the exact quotient of two pairs to whole quantums in
+    `direction`: `(units, places, divisor_units, divisor_places, decimals) -> int`."""
+    return floor_quotient_at if direction == DOWN else ceil_quotient_at
 
 
 def divide_to_units(numerator: Decimal, denominator: int, direction: str) -> int:

@@ -96,7 +96,7 @@ def _load_book(engine: Engine, balances: Iterable[tuple[str, str, int]], holding
         if market_id in holder.positions:
             raise Rejection("duplicate", f"{account_id} holds {market_id} twice")
         lots = (Lot(size, ARITHMETIC.divide(cost, size)),) if fifo else ()
-        holder.positions[market_id] = Position(market_id, size, cost, lots)
+        holder.positions[market_id] = Position.of(market_id, size, cost, lots)
         total_size, total_cost = net.get(market_id, (ZERO, ZERO))
         net[market_id] = (ARITHMETIC.add(total_size, size), ARITHMETIC.add(total_cost, cost))
     for market_id, (total_size, total_cost) in sorted(net.items()):

@@ -22,6 +22,7 @@ from decimal import Decimal
 from typing import Final
 
 from ..domain.account import Account
+from ..domain.fixed import to_float
 from ..domain.ids import is_system
 from ..domain.numbers import format_units
 from ..domain.position import Position
@@ -133,7 +134,7 @@ class RiskMonitor:
             weights = self._asset_floats(asset)
             if weights is not None and weights[1] == index:
                 return False
-        size = float(held.size)
+        size = to_float(held.size_units, held.size_places)
         magnitude = size if size > 0 else -size
         old = _tier_at(held_tiers, magnitude * previous)
         new = _tier_at(held_tiers, magnitude * self.screen.prices[index])
@@ -497,7 +498,7 @@ class RiskMonitor:
         oracle, tiers = self._market_floats(position.market)
         mmr, low, high, max_leverage, max_leverage_float, _ = tiers[pf.tier]
         leverage = max_leverage_float if pf.leverage is max_leverage else float(pf.leverage)
-        size = float(position.size)
+        size = to_float(position.size_units, position.size_places)
         magnitude = size if size > 0 else -size
         return [oracle, size - magnitude * mmr, size - magnitude / leverage, low / magnitude, high / magnitude]
 
@@ -611,7 +612,7 @@ def _float_position(position: Position, oracle: int, tiers: list[TierFloats], ma
     """A cross position at `mark`, in floats: (PnL − maintenance margin, PnL − initial margin,
     a bound on the magnitudes summed, its leg). None when its notional lies within 1e-9 of a
     tier boundary, where floats cannot tell the tier the exact model would pick."""
-    size = float(position.size)
+    size = to_float(position.size_units, position.size_places)
     magnitude = size if size > 0 else -size
     notional = magnitude * mark
     for mmr, low, high, max_leverage, max_leverage_float, cum in tiers:
@@ -621,7 +622,7 @@ def _float_position(position: Position, oracle: int, tiers: list[TierFloats], ma
         return None
     chosen = position.leverage
     leverage = max_leverage_float if chosen is None or chosen > max_leverage else float(chosen)
-    pnl = size * mark - float(position.cost)
+    pnl = size * mark - to_float(position.cost_units, position.cost_places)
     leg = [oracle, size - magnitude * mmr, size - magnitude / leverage, low / magnitude, high / magnitude]
     return pnl - (notional * mmr - cum), pnl - notional / leverage, abs(pnl) + 2 * notional, leg
 

@@ -32,6 +32,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
+from ..domain import fixed
 from ..domain.account import NO_SETTINGS, Account, MarginMode, MarginSetting
 from ..domain.book import Book
 from ..domain.position import Lot, Position
@@ -93,7 +94,8 @@ KNOWN_FIELDS: dict[type, tuple[str, ...]] = {
 #: Plain attributes (not dataclass fields) of the objects whose internals are written.
 KNOWN_ATTRIBUTES: dict[type, tuple[str, ...]] = {
     Ledger: ("_balances", "_borrows", "_deposits", "_postings"),
-    Position: ("market", "size", "cost", "lots", "realized_pnl", "isolated", "leverage"),
+    Position: ("market", "size_units", "size_places", "cost_units", "cost_places", "lots", "realized_pnl", "isolated",
+               "leverage"),
     Lot: ("size", "price"),
     #: `state` is the engine state (written above); `screen`, `rows`, `owners`, `isolated_units`
     #: `_floats`, `_quotes`, `_asset_weights` and `_line_caches` are derived and rebuilt on
@@ -343,15 +345,18 @@ def _unledger(raw: dict[str, msgspec.Raw], ids: dict[str, str]) -> Ledger:
 
 
 def _position(position: Position) -> list[Any]:
-    return [position.market, _dec(position.size), _dec(position.cost),
+    return [position.market, fixed.text(position.size_units, position.size_places),
+            fixed.text(position.cost_units, position.cost_places),
             [[_dec(lot.size), _dec(lot.price)] for lot in position.lots],
             position.realized_pnl, position.isolated, _dec(position.leverage)]
 
 
 def _unposition(raw: list[Any]) -> Position:
     market, size, cost, lots, realized, isolated, leverage = raw
-    return Position(sys.intern(market), Decimal(size), Decimal(cost), tuple(Lot(Decimal(s), Decimal(p)) for s, p in lots),
-                    realized, isolated, _undec(leverage))
+    size_units, size_places = fixed.parse(size)
+    cost_units, cost_places = fixed.parse(cost)
+    return Position(sys.intern(market), size_units, size_places, cost_units, cost_places,
+                    tuple(Lot(Decimal(s), Decimal(p)) for s, p in lots), realized, isolated, _undec(leverage))
 
 
 def _setting(setting: MarginSetting) -> list[str | None]:

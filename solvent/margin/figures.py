@@ -31,17 +31,18 @@ from typing import Final
 from ..domain.book import Book
 from ..domain.numbers import ARITHMETIC, ONE
 from ..domain.position import Position
-from ..domain.rounding import Figure, rounder, scale, scale_between, to_units
+from ..domain.fixed import add, compare, split, split_shared
+from ..domain.rounding import Figure, pair_quotient_rounder, pair_rounder, rounder, scale_between, to_units
 from ..domain.specs import MarketSpec, Tier
 from ..domain.values import Value
 
-_mul = ARITHMETIC.multiply
 _INT_SCALES = [10**d for d in range(40)]
 _value_units = rounder(Figure.WEIGHTED_VALUE)
-_pnl_units = rounder(Figure.UNREALIZED_PNL)
-_requirement_units = rounder(Figure.MAINTENANCE_MARGIN)
-_notional_units = rounder(Figure.NOTIONAL)
-assert rounder(Figure.COLLATERAL_VALUE) is _value_units and rounder(Figure.INITIAL_MARGIN) is _requirement_units
+_pnl_units = pair_rounder(Figure.UNREALIZED_PNL)
+_requirement_units = pair_rounder(Figure.MAINTENANCE_MARGIN)
+_initial_units = pair_quotient_rounder(Figure.INITIAL_MARGIN)
+_notional_units = pair_rounder(Figure.NOTIONAL)
+assert rounder(Figure.COLLATERAL_VALUE) is _value_units
 
 
 class PositionFigures(Value):
@@ -67,28 +68,64 @@ class PositionFigures(Value):
         self.tier: Final = tier
 
 
+#: (max_notional, max_leverage, mmr, cum) of one tier as integer pairs, flattened:
+#: (units, places) × 4 (the last tier's unbounded max_notional as (0, 0), never read)
+TierPairs = tuple[int, int, int, int, int, int, int, int]
+#: a market's tier pairs, by the identity of its tiers (as `fixed.split_shared`: an entry
+#: keeps its tuple, so the id cannot be reused while it exists)
+_TIER_PAIRS: dict[int, tuple[tuple[Tier, ...], list[TierPairs]]] = {}
+_MEMO_SIZE = 256
+
+
+def _tier_pairs(tiers: tuple[Tier, ...]) -> list[TierPairs]:
+    """The pairs of `tiers` (a spec is immutable: a changed one brings a new tuple)."""
+    found = _TIER_PAIRS.get(id(tiers))
+    if found is not None and found[0] is tiers:
+        return found[1]
+    built = []
+    for tier in tiers:
+        bound = split(tier.max_notional) if tier.max_notional is not None else (0, 0)
+        built.append((*bound, *split(tier.max_leverage), *split(tier.mmr), *split(tier.cum)))
+    if len(_TIER_PAIRS) >= _MEMO_SIZE:
+        _TIER_PAIRS.clear()
+    _TIER_PAIRS[id(tiers)] = (tiers, built)
+    return built
+
+
 def position_figures(position: Position, spec: MarketSpec, mark: Decimal, decimals: int) -> PositionFigures:
     """notional = |q| × M (up), unrealized_pnl = q × M − C (down), initial margin =
     notional / min(leverage chosen, tier max) (up), maintenance margin = notional × mmr − cum
-    (up); in quantums of 10**-decimals. Uses operators: run in the ARITHMETIC context."""
-    size = position.size
-    notional = abs(size) * mark
+    (up); in quantums of 10**-decimals.
+
+    Computed on integer pairs (`solvent.domain.fixed`): each figure is the exact rational
+    rounded once, as the `Decimal` formulas give it (the input limits keep those exact;
+    tests/unit/margin/test_figures.py compares the two on random positions)."""
+    mark_units, mark_places = split_shared(mark)
+    size_units = position.size_units
+    notional_units = (size_units if size_units >= 0 else -size_units) * mark_units
+    notional_places = position.size_places + mark_places
     tiers = spec.tiers
+    pairs = _tier_pairs(tiers)
     index = 0
     last = len(tiers) - 1
-    while index < last and notional > tiers[index].max_notional:  # type: ignore[operator]  # tier_index, inlined
+    while index < last and compare(notional_units, notional_places, pairs[index][0], pairs[index][1]) > 0:
         index += 1
     tier = tiers[index]
+    bound_units, bound_places, max_units, max_places, mmr_units, mmr_places, cum_units, cum_places = pairs[index]
     leverage = position.leverage
     if leverage is None or leverage > tier.max_leverage:
         leverage = tier.max_leverage
-    value_scale = scale(decimals)
-    scaled = notional * value_scale
+        leverage_units, leverage_places = max_units, max_places
+    else:
+        leverage_units, leverage_places = split_shared(leverage)
+    pnl_units, pnl_places = add(size_units * mark_units, notional_places, -position.cost_units, position.cost_places)
+    maintenance_units, maintenance_places = add(notional_units * mmr_units, notional_places + mmr_places,
+                                                -cum_units, cum_places)
     return PositionFigures(
-        _notional_units(scaled),
-        _pnl_units((size * mark - position.cost) * value_scale),
-        _requirement_units(scaled / leverage),
-        _requirement_units((notional * tier.mmr - tier.cum) * value_scale),
+        _notional_units(notional_units, notional_places, decimals),
+        _pnl_units(pnl_units, pnl_places, decimals),
+        _initial_units(notional_units, notional_places, leverage_units, leverage_places, decimals),
+        _requirement_units(maintenance_units, maintenance_places, decimals),
         leverage,
         index,
     )

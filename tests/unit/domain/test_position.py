@@ -7,13 +7,15 @@ unrealized always equals the cash the fills moved, valued at any price.
 
 from __future__ import annotations
 
-from decimal import Decimal
+import math
+from decimal import Decimal, localcontext
 from fractions import Fraction
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from solvent.domain.numbers import ARITHMETIC
 from solvent.domain.position import Lot, Position, apply_fill
 from solvent.domain.specs import CostBasis
 
@@ -82,8 +84,8 @@ def test_average_keeps_no_lots():
 
 def test_unrealized_pnl_is_size_times_mark_minus_cost():
     """Long 3 with cost 330 at mark 120: 360 − 330 = 30. Short 3 with cost −330 at 120: −30."""
-    assert Position("M", D(3), D(330)).unrealized_pnl(D(120)) == 30
-    assert Position("M", D(-3), D(-330)).unrealized_pnl(D(120)) == -30
+    assert Position.of("M", D(3), D(330)).unrealized_pnl(D(120)) == 30
+    assert Position.of("M", D(-3), D(-330)).unrealized_pnl(D(120)) == -30
 
 
 # -- reducing under average cost ---------------------------------------------------------------
@@ -295,3 +297,59 @@ def test_average_partial_close_realizes_within_one_quantum_below_the_exact_share
     old_entry = Fraction(position.cost) / Fraction(position.size)
     new_entry = Fraction(outcome.position.cost) / Fraction(outcome.position.size)
     assert abs(new_entry - old_entry) * abs(Fraction(outcome.position.size)) < quantum
+
+
+# -- the integer pairs give what the Decimal formulas give, digit for digit -------------------
+
+
+def _decimal_fill(size: Decimal, cost: Decimal, delta: Decimal, price: Decimal, settle: int):
+    """The average-cost fill written with Decimals, straight from the module's formulas:
+    (size, cost, realized, quantums credited, closed, opened); size 0 for flat."""
+    with localcontext(ARITHMETIC):
+        if not size or (delta > 0) == (size > 0):
+            return size + delta, cost + delta * price, D(0), 0, D(0), abs(delta)
+        close = min(abs(delta), abs(size))
+        signed = close if size > 0 else -close
+        pnl = size * price - cost
+        if close == abs(size):
+            new_size, new_cost, realized = D(0), D(0), pnl
+        else:
+            exact = pnl * close / abs(size)
+            realized = Decimal(math.floor(exact.scaleb(settle))).scaleb(-settle)
+            new_size, new_cost = size - signed, cost - (signed * price - realized)
+        credited = math.floor(realized.scaleb(settle))
+        if new_size:
+            return new_size, new_cost, realized, credited, close, D(0)
+        rest = delta + signed
+        return rest, rest * price, realized, credited, close, abs(rest)
+
+
+def _same(a: Decimal, b: Decimal) -> bool:
+    return a.as_tuple() == b.as_tuple()
+
+
+# sizes and prices written with varying places (1.5, 1.50, 1.500 ...), as commands may send them
+written_sizes = st.builds(lambda n, extra: D(n).scaleb(-3).quantize(D(1).scaleb(-3 - extra)),
+                          st.integers(-(10**7), 10**7).filter(bool), st.integers(0, 3))
+written_prices = st.builds(lambda n, places: D(n).scaleb(-places), st.integers(1, 10**10), st.integers(0, 8))
+
+
+@settings(max_examples=400)
+@given(st.lists(st.tuples(written_sizes, written_prices), min_size=1, max_size=12), st.integers(0, 8))
+def test_average_fills_on_pairs_equal_the_decimal_formulas_digit_for_digit(steps, settle):
+    position = None
+    size, cost, credited = D(0), D(0), 0
+    for delta, price in steps:
+        outcome = apply_fill(position, "M", delta, price, AVG, settle)
+        size, cost, realized, gained, closed, opened = _decimal_fill(size, cost, delta, price, settle)
+        assert _same(outcome.realized, realized)
+        assert outcome.closed == closed and outcome.opened == opened
+        position = outcome.position
+        if not size:
+            assert position is None
+            size, cost, credited = D(0), D(0), 0  # flat: the next fill opens a new position
+            continue
+        flipped = bool(outcome.opened and outcome.closed)
+        credited = 0 if flipped else credited + gained
+        assert _same(position.size, size) and _same(position.cost, cost)
+        assert position.realized_pnl == credited

@@ -17,6 +17,7 @@ import solvent.engine.state as engine_state
 from solvent import Engine
 from solvent.risk.screen import HealthScreen
 from solvent.domain.numbers import ARITHMETIC
+from solvent.domain.position import Position
 from solvent.engine import checks, trading
 from solvent.margin.figures import cross_figures
 from solvent.simulation.scenario import Scenario, ScenarioConfig
@@ -216,7 +217,8 @@ def test_the_position_a_trade_leaves_is_valued_once_before_posting(monkeypatch):
     account = state.accounts["mm"]
     cache = state.figure_caches["mm"]
     old = account.positions["BTC-PERP"]
-    bigger = old.replace(size=old.size + 1, cost=old.cost + 60000)  # bought 1 more at 60,000
+    bigger = Position.of(old.market, old.size + 1, old.cost + 60000, old.lots, old.realized_pnl, old.isolated,
+                         old.leverage)  # bought 1 more at 60,000
     with localcontext(ARITHMETIC):
         planned = checks.cross_after(state, account, None, ("BTC-PERP", bigger))
     market, position, mark, figures = cache.pending

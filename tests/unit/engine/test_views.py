@@ -225,10 +225,10 @@ def test_the_account_query_equals_the_state_documents_entry(account):
 
 
 @pytest.mark.parametrize("position", [
-    Position("BTC-PERP", Decimal("1.500"), Decimal("75000.25")),
-    Position("BTC-PERP", Decimal("-2"), Decimal("-120000"), (Lot(Decimal("-1.5"), Decimal("60000")), Lot(Decimal("-0.5"), Decimal("60000.0"))),
+    Position.of("BTC-PERP", Decimal("1.500"), Decimal("75000.25")),
+    Position.of("BTC-PERP", Decimal("-2"), Decimal("-120000"), (Lot(Decimal("-1.5"), Decimal("60000")), Lot(Decimal("-0.5"), Decimal("60000.0"))),
              realized_pnl=-1234, isolated=True, leverage=Decimal("12.50")),
-    Position("ETH-PERP", Decimal("0.10"), Decimal("300.000"), (), 7, False, Decimal("3")),
+    Position.of("ETH-PERP", Decimal("0.10"), Decimal("300.000"), (), 7, False, Decimal("3")),
 ])
 def test_a_position_hashes_as_its_generic_canonical_form(position):
     """The state hash writes positions out directly (it runs over every position of every

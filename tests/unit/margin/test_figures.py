@@ -56,7 +56,7 @@ def hand_account():
     (cost −31,000)."""
     book = make_book(BTC="60000", ETH="3000")
     balances = {"USDC": 10_000 * 10**6, "BTC": 50_000_000, "ETH": -200_000_000, "SOL": 100 * 10**9}
-    positions = [Position("BTC-PERP", D(2), D(116000)), Position("ETH-PERP", D(-10), D(-31000))]
+    positions = [Position.of("BTC-PERP", D(2), D(116000)), Position.of("ETH-PERP", D(-10), D(-31000))]
     return balances, positions, book
 
 
@@ -112,8 +112,8 @@ def test_chosen_leverage_below_the_cap_raises_initial_margin():
     """Long 2 BTC at 60,000 (notional 120,000, tier cap 100): at 10x IM is 12,000; a choice
     of 200x is capped at 100x: 1,200."""
     book = make_book(BTC="60000")
-    at_10 = cross_figures({}, [Position("BTC-PERP", D(2), D(120000), leverage=D(10))], book)
-    at_200 = cross_figures({}, [Position("BTC-PERP", D(2), D(120000), leverage=D(200))], book)
+    at_10 = cross_figures({}, [Position.of("BTC-PERP", D(2), D(120000), leverage=D(10))], book)
+    at_200 = cross_figures({}, [Position.of("BTC-PERP", D(2), D(120000), leverage=D(200))], book)
     assert at_10.initial_margin == 12000 * M
     assert at_200.initial_margin == 1200 * M
 
@@ -122,7 +122,7 @@ def test_notional_in_a_higher_tier_uses_its_mmr_and_cum():
     """Long 5 BTC at 60,000: notional 300,000 > 250,000 → mmr 0.01, cum 1,300:
     MM = 3,000 − 1,300 = 1,700; IM = 300,000 / 50 = 6,000."""
     book = make_book(BTC="60000")
-    f = cross_figures({}, [Position("BTC-PERP", D(5), D(300000))], book)
+    f = cross_figures({}, [Position.of("BTC-PERP", D(5), D(300000))], book)
     assert (f.maintenance_margin, f.initial_margin) == (1700 * M, 6000 * M)
 
 
@@ -168,7 +168,7 @@ def test_each_term_of_a_gaining_account_rounds_in_its_own_direction():
     notional 100.01; MM 100.01 × 0.005 = 0.50005 → 0.51 (up, 51);
     IM 100.01 / 3 = 33.33666… → 33.34 (up, 3334).
     equity = equity_maint = equity_init = 124; health 124 − 51 = 73; free 124 − 3334 = −3210."""
-    f = cross_figures({"USDC": 1_234_567}, [Position("X-PERP", D(1), D("99.995"))], x_book())
+    f = cross_figures({"USDC": 1_234_567}, [Position.of("X-PERP", D(1), D("99.995"))], x_book())
     assert (f.equity, f.equity_maint, f.equity_init) == (124, 124, 124)
     assert (f.maintenance_margin, f.initial_margin) == (51, 3334)
     assert (f.health, f.free_collateral) == (73, -3210)
@@ -180,7 +180,7 @@ def test_each_term_of_a_losing_account_rounds_toward_minus_infinity():
     maint −1.29629535 → −1.30 (−130); init −1.3580237 → −1.36 (−136).
     Long 1 X-PERP with cost 100.015 at 100.01: uPnL −0.005 → −0.01 (−1). MM 51, IM 3334.
     equity −125; equity_maint −131; equity_init −137; A 0; L 130 + 1 + 51 = 182."""
-    f = cross_figures({"USDC": -1_234_567}, [Position("X-PERP", D(1), D("100.015"))], x_book())
+    f = cross_figures({"USDC": -1_234_567}, [Position.of("X-PERP", D(1), D("100.015"))], x_book())
     assert (f.equity, f.equity_maint, f.equity_init) == (-125, -131, -137)
     assert (f.assets, f.liabilities) == (0, 182)
     assert f.health == -182
@@ -192,7 +192,7 @@ def test_each_term_of_a_losing_account_rounds_toward_minus_infinity():
 def test_a_short_losing_less_than_a_quantum_is_charged_a_whole_quantum():
     """Short 1 X-PERP with cost −100.005 at 100.01: uPnL −100.01 + 100.005 = −0.005 → −0.01."""
     detail = []
-    cross_figures({}, [Position("X-PERP", D(-1), D("-100.005"))], x_book(), detail)
+    cross_figures({}, [Position.of("X-PERP", D(-1), D("-100.005"))], x_book(), detail)
     assert detail[0][1].unrealized_pnl == -1
     assert detail[0][1].notional == 10001
 
@@ -200,7 +200,7 @@ def test_a_short_losing_less_than_a_quantum_is_charged_a_whole_quantum():
 def test_notional_rounds_up():
     """Long 0.0001 X at 100.01: notional 0.010001 → 0.02 (2 quantums, up)."""
     detail = []
-    cross_figures({}, [Position("X-PERP", D("0.0001"), D("0.010001"))], x_book(), detail)
+    cross_figures({}, [Position.of("X-PERP", D("0.0001"), D("0.010001"))], x_book(), detail)
     assert detail[0][1].notional == 2
 
 
@@ -245,7 +245,7 @@ def test_isolated_figures_use_the_isolated_margin_as_equity():
     book = make_book(X="90")
     book.markets["ISO-PERP"] = ISO
     detail = []
-    f = isolated_figures(100 * 10**6, 6, Position("ISO-PERP", D(1), D(100), isolated=True), book, detail)
+    f = isolated_figures(100 * 10**6, 6, Position.of("ISO-PERP", D(1), D(100), isolated=True), book, detail)
     assert (f.equity, f.equity_maint, f.equity_init) == (90 * M, 90 * M, 90 * M)
     assert (f.maintenance_margin, f.initial_margin) == (900_000, 9 * M)
     assert (f.health, f.free_collateral) == (89_100_000, 81 * M)
@@ -259,7 +259,7 @@ def test_isolated_margin_of_finer_precision_rounds_down():
     equity 1.23; MM 0.9 → 90 quantums; health 33."""
     book = make_book(value_decimals=2, X="90")
     book.markets["ISO-PERP"] = ISO
-    f = isolated_figures(123_456_789, 8, Position("ISO-PERP", D(1), D(90), isolated=True), book)
+    f = isolated_figures(123_456_789, 8, Position.of("ISO-PERP", D(1), D(90), isolated=True), book)
     assert f.equity == 123
     assert f.health == 33
 
@@ -291,7 +291,7 @@ def accounts(draw):
         if size:
             entry = D(draw(st.integers(1, 10**8))).scaleb(-2)
             leverage = draw(st.sampled_from([None, D(1), D(5), D(1000)]))
-            positions.append(Position(market, size, size * entry, leverage=leverage))
+            positions.append(Position.of(market, size, size * entry, leverage=leverage))
     return balances, positions, book
 
 
@@ -377,3 +377,60 @@ def test_a_quote_balance_is_valued_at_its_quantums_each_term_rounded_down(decima
     assert equity_init == math.floor(amount * Fraction(init_weight))
     assert (assets, liabilities) == ((equity_maint, 0) if units >= 0 else (0, -equity_maint))
     assert in_debt == (units < 0)
+
+
+# -- the figures on integer pairs equal the Decimal formulas -----------------------------------
+
+
+def _decimal_position_figures(position: Position, spec: MarketSpec, mark: Decimal, decimals: int):
+    """SPEC §5's position figures written with Decimals (the docstring's formulas), each
+    rounded once: (notional, PnL, initial margin, maintenance margin, leverage, tier)."""
+    from decimal import localcontext
+
+    from solvent.domain.numbers import ARITHMETIC
+
+    with localcontext(ARITHMETIC):
+        notional = abs(position.size) * mark
+        index = next(i for i, t in enumerate(spec.tiers) if t.max_notional is None or notional <= t.max_notional)
+        tier = spec.tiers[index]
+        leverage = tier.max_leverage if position.leverage is None or position.leverage > tier.max_leverage \
+            else position.leverage
+        scale = D(10) ** decimals
+        return (math.ceil(notional * scale), math.floor((position.size * mark - position.cost) * scale),
+                math.ceil(Fraction(notional * scale) / Fraction(leverage)),
+                math.ceil((notional * tier.mmr - tier.cum) * scale), leverage, index)
+
+
+written = st.builds(lambda n, places: D(n).scaleb(-places), st.integers(1, 10**12), st.integers(0, 9))
+
+
+@settings(max_examples=500)
+@given(st.integers(-(10**9), 10**9).filter(bool), st.integers(0, 6), written, written,
+       st.sampled_from([None, D(1), D("2.5"), D(7), D(200)]), st.integers(0, 8),
+       st.lists(st.tuples(written, st.integers(1, 500)), min_size=0, max_size=3))
+def test_position_figures_equal_the_decimal_formulas(size, size_places, entry, mark, leverage, decimals, steps):
+    bounds, mmrs = [], []
+    bound, mmr = D(0), D("0.001")
+    for step, rise in steps:  # ascending bounds and rates: a valid tier table
+        bound, mmr = bound + step, mmr + D(rise).scaleb(-4)
+        bounds.append(bound)
+        mmrs.append(mmr)
+    raw = [(b, r, D(100) / (i + 1)) for i, (b, r) in enumerate(zip(bounds, mmrs))]
+    raw.append((None, mmr + D("0.01"), D(100) / (len(raw) + 1)))
+    spec = MarketSpec("Y-PERP", "Y", "USDC", build_tiers(raw), D("0.001"), D("0.01"))
+    quantity = D(size).scaleb(-size_places)
+    position = Position.of("Y-PERP", quantity, quantity * entry, leverage=leverage)
+    figures = position_figures(position, spec, mark, decimals)
+    assert (figures.notional, figures.unrealized_pnl, figures.initial_margin, figures.maintenance_margin,
+            figures.leverage, figures.tier) == _decimal_position_figures(position, spec, mark, decimals)
+
+
+@pytest.mark.parametrize("size, mark, tier", [
+    ("1", "50000", 0), ("1.000", "50000.00", 0), ("0.5", "100000", 0), ("-2", "25000.0000", 0),
+    ("1", "50000.000001", 1), ("-0.001", "50000001", 1), ("5", "50000", 1), ("5", "50000.0000001", 2),
+])
+def test_a_notional_on_a_tier_bound_stays_in_the_lower_tier(size, mark, tier):
+    """Tier k holds notionals in (max_notional_(k−1), max_notional_k]: compared exactly,
+    whatever the places the size and the mark are written with."""
+    position = Position.of("BTC-PERP", D(size), D(size) * D(mark))
+    assert position_figures(position, BTC_PERP, D(mark), 6).tier == tier

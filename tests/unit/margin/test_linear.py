@@ -105,7 +105,7 @@ def test_cross_exposures_split_constant_and_per_oracle_parts():
     init −2 × 1.25 = −2.5. SOL has no price: left out. The BTC-PERP position is a BTC leg."""
     book = make_book(BTC="60000", ETH="3000")
     balances = {"USDC": 10_000 * 10**6, "BTC": 50_000_000, "ETH": -200_000_000, "SOL": 10**9}
-    position = Position("BTC-PERP", D(1), D(60000))
+    position = Position.of("BTC-PERP", D(1), D(60000))
     c_maint, c_init, exposures = cross_exposures(balances, [position], book)
     assert (c_maint, c_init) == (10000, 10000)
     assert set(exposures) == {"BTC", "ETH"}
@@ -122,7 +122,7 @@ def test_cross_liquidation_price_counts_collateral_in_the_same_oracle():
     = 35,971.22…"""
     book = make_book(BTC="60000")
     c_maint, _, exposures = cross_exposures(
-        {"USDC": 10_000 * 10**6, "BTC": 50_000_000}, [Position("BTC-PERP", D(1), D(60000))], book
+        {"USDC": 10_000 * 10**6, "BTC": 50_000_000}, [Position.of("BTC-PERP", D(1), D(60000))], book
     )
     liq = liquidation_price(exposures["BTC"], c_maint, D(60000))
     assert abs(liq - D(50000) / D("1.39")) < TIGHT
@@ -131,7 +131,7 @@ def test_cross_liquidation_price_counts_collateral_in_the_same_oracle():
 def test_fully_collateralized_long_without_debt_has_no_liquidation_price():
     """USDC 100,000, long 1 at 60,000: health(x) = 40,000 + 0.99x > 0 for every x > 0."""
     book = make_book(BTC="60000")
-    c_maint, _, exposures = cross_exposures({"USDC": 100_000 * 10**6}, [Position("BTC-PERP", D(1), D(60000))], book)
+    c_maint, _, exposures = cross_exposures({"USDC": 100_000 * 10**6}, [Position.of("BTC-PERP", D(1), D(60000))], book)
     assert liquidation_price(exposures["BTC"], c_maint, D(60000)) is None
 
 
