@@ -136,7 +136,7 @@ def run_bench(accounts: int = 1_000_000, markets: int = 200, seed: int = 1, tick
     top = 0  # markets are ranked by popularity: M000 is the most held
     top_market, top_oracle = market_id(top), oracle_id(top)
     result["top_market"] = top_market
-    result["top_market_holders"] = len(engine.state.holders.get(top_market, ()))
+    result["top_market_holders"] = engine.state.holders.count(top_market)
     say(f"{ticks} ticks on {top_market} ({result['top_market_holders']:,} holders)")
     price = engine.state.book.prices[top_oracle]
     timings = []

@@ -36,6 +36,11 @@ class Account:
     positions: dict[str, Position] = field(default_factory=dict)
     #: replaced, never changed in place (`with_setting`)
     settings: Mapping[str, MarginSetting] = field(default_factory=lambda: NO_SETTINGS)
+    #: the account's number in its engine (the order of creation), given when the engine
+    #: creates it: it places the account in the per-market holder bitmaps
+    #: (`solvent.engine.holders`); -1 for an account no engine holds. Derived: a restore
+    #: numbers the accounts again in the same order.
+    index: int = field(default=-1, compare=False)
 
     def setting(self, market: str) -> MarginSetting:
         return self.settings.get(market, CROSS_DEFAULT)

@@ -106,8 +106,9 @@ def _load_book(engine: Engine, balances: Iterable[tuple[str, str, int]], holding
     state.ledger.post(deposits)
     state.accounts.update(accounts)
     for holder in accounts.values():
+        state.holders.register(holder)
         for market_id in holder.positions:
-            state.holders.setdefault(market_id, set()).add(holder.id)
+            state.holders.add(market_id, holder)
     engine.monitor.evaluate_all(state.commands, [])  # anchors every row; a load emits no event
     engine.monitor.screen.flush()  # the rows written now, with the collector paused, not at the first tick
     return len(accounts)

@@ -65,7 +65,7 @@ def funding(step: Step, command: Funding) -> None:
     moves: list[Transfer] = []
     changes: list[tuple[tuple[str, str], int]] = []  # (risk unit, signed units)
     paid = received = 0
-    for account_id in sorted(state.holders.get(market, ())):
+    for account_id in state.holders.of(market):
         position = accounts[account_id].positions[market]
         payment = position.size * per_size
         if not payment:

@@ -13,7 +13,7 @@ def sweep_flat_pool(step: Step, spec: MarketSpec) -> None:
     keeps the fraction. With no position open the exact PnL of the market sums to zero, and
     what the pool holds is that rounding dust (never negative): it goes to the insurance fund."""
     state = step.state
-    if state.holders.get(spec.id):
+    if state.holders.count(spec.id):
         return
     pool = pnl_pool(spec.id)
     dust = state.ledger.balance(pool, spec.settle)

@@ -88,7 +88,8 @@ KNOWN_FIELDS: dict[type, tuple[str, ...]] = {
     Params: ("liquidation_policy", "liquidations", "liquidation_buffer", "bad_debt_policy", "cost_basis",
              "max_price_jump", "jump_confirmation", "max_confidence", "close_factor", "full_close_health_factor",
              "value_decimals", "extra"),
-    Account: ("id", "positions", "settings"),
+    #: Account.index is derived: restore numbers the accounts again, in their order
+    Account: ("id", "positions", "settings", "index"),
     MarginSetting: ("mode", "leverage"),
 }
 #: Plain attributes (not dataclass fields) of the objects whose internals are written.
@@ -389,7 +390,7 @@ def _document(engine: Engine) -> dict[str, Any]:
         "book": _book(state.book),
         "ledger": _ledger(state.ledger),
         "accounts": _encoded_list(state.accounts.items(), lambda pair: [pair[0], _account(pair[1])]),
-        "holders": [[m, sorted(ids)] for m, ids in state.holders.items()],
+        "holders": [[m, state.holders.of(m)] for m in state.holders.markets()],
         "oracle_markets": _pairs(state.oracle_markets, list),
         "oracle_assets": _pairs(state.oracle_assets, list),
         "applied_ids": sorted(state.applied_ids),
@@ -446,12 +447,18 @@ def _restore(document: dict[str, msgspec.Raw]) -> Engine:
     state.clock = _undec(raw["clock"])
     state.book = _unbook(raw["book"])
     state.accounts = {a: _unaccount(a, account) for a, account in _decoded(document["accounts"])}
-    # the decoder gives every occurrence of an account id its own string: the ledger and the
-    # holders use the accounts' own, as an engine that built them by commands does
+    for account in state.accounts.values():  # numbered in their order, as they were created
+        state.holders.register(account)
+    # the decoder gives every occurrence of an account id its own string: the ledger uses the
+    # accounts' own, as an engine that built them by commands does
     ids = {account_id: account_id for account_id in state.accounts}
     state.ledger = _unledger(_OBJECT.decode(document["ledger"]), ids)
-    state.holders = {sys.intern(m): {ids.get(a, a) for a in holders} for m, holders in _decoded(document["holders"])}
     del ids
+    for market, holders in _decoded(document["holders"]):
+        market = sys.intern(market)
+        state.holders.track(market)  # (a market with no holder left keeps its place)
+        for account_id in holders:
+            state.holders.add(market, state.accounts[account_id])
     state.oracle_markets = _unpairs(raw["oracle_markets"], list)
     state.oracle_assets = _unpairs(raw["oracle_assets"], list)
     state.applied_ids = set(raw["applied_ids"])

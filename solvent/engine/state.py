@@ -11,6 +11,7 @@ from ..domain.ids import FEES, INSURANCE, PNL_PREFIX, is_system, isolated_wallet
 from ..domain.position import Position
 from ..ledger import Ledger
 from ..margin.figures import FigureCache
+from .holders import Holders
 from ..market_data.oracle_guard import OracleRecord
 
 #: Accounts with this many positions or more keep their position figures between commands:
@@ -24,8 +25,8 @@ class EngineState:
     book: Book = field(default_factory=Book)
     ledger: Ledger = field(default_factory=Ledger)
     accounts: dict[str, Account] = field(default_factory=dict)
-    #: market -> ids of the accounts holding a position in it
-    holders: dict[str, set[str]] = field(default_factory=dict)
+    #: market -> the accounts holding a position in it (one bit per account)
+    holders: Holders = field(default_factory=Holders)
     #: oracle -> markets and assets priced by it
     oracle_markets: dict[str, list[str]] = field(default_factory=dict)
     oracle_assets: dict[str, list[str]] = field(default_factory=dict)
@@ -65,6 +66,7 @@ class EngineState:
         account = self.accounts.get(account_id)
         if account is None:
             account = self.accounts[account_id] = Account(account_id)
+            self.holders.register(account)
         return account
 
     def cross_positions(self, account: Account) -> list[Position]:
@@ -93,13 +95,12 @@ class EngineState:
         if not caches:
             return
         for market in self.oracle_markets.get(oracle, ()):
-            holders = self.holders.get(market, ())
-            if len(caches) <= len(holders):
+            if len(caches) <= self.holders.count(market):
                 for cache in caches.values():
                     if market in cache.entries:
                         cache.dirty.add(market)
             else:
-                for account_id in holders:
+                for account_id in self.holders.of(market):
                     held = caches.get(account_id)
                     if held is not None:
                         held.dirty.add(market)
@@ -114,10 +115,10 @@ class EngineState:
             cache.dirty.add(market)
         if position is None:
             if account.positions.pop(market, None) is not None:
-                self.holders[market].discard(account.id)
+                self.holders.discard(market, account)
         else:
             account.positions[market] = position
-            self.holders.setdefault(market, set()).add(account.id)
+            self.holders.add(market, account)
 
     def open_positions(self) -> bool:
         return any(account.positions for account in self.accounts.values())

@@ -235,7 +235,7 @@ class EngineMachine(RuleBasedStateMachine):
             "settings": {
                 a: {m: repr(s) for m, s in sorted(acct.settings.items())} for a, acct in sorted(state.accounts.items())
             },
-            "holders": {m: sorted(h) for m, h in sorted(state.holders.items())},
+            "holders": {m: state.holders.of(m) for m in sorted(state.holders.markets())},
             "applied_ids": sorted(state.applied_ids),
             "clock": str(state.clock),
             "liquidatable": sorted(self.engine.monitor.liquidatable),
@@ -612,7 +612,7 @@ class EngineMachine(RuleBasedStateMachine):
                                          [p for p in account.positions.values() if not p.isolated], book)]
                 for market, position in account.positions.items():
                     assert position.size != 0
-                    assert account_id in state.holders[market]
+                    assert account_id in state.holders.of(market)
                     if position.isolated:
                         settle = book.markets[market].settle
                         wallet = state.ledger.balance(isolated_wallet(account_id, market), settle)
@@ -630,9 +630,11 @@ class EngineMachine(RuleBasedStateMachine):
             f"monitor says {sorted(monitor.liquidatable)}, recomputation {sorted(expected_liquidatable)}")
         assert monitor.margin_called == expected_called, (
             f"monitor says {sorted(monitor.margin_called)}, recomputation {sorted(expected_called)}")
-        for market, holders in state.holders.items():
-            for holder in holders:
-                assert market in state.accounts[holder].positions
+        # the holder bitmaps hold exactly the accounts with a position, and count them
+        for market in state.holders.markets():
+            holders = state.holders.of(market)
+            assert holders == sorted(a for a, acct in state.accounts.items() if market in acct.positions)
+            assert state.holders.count(market) == len(holders)
         # each screen row knows its unit, and a released row none
         for unit, row in monitor.rows.items():
             assert monitor.owners[row] == unit
@@ -645,7 +647,7 @@ class EngineMachine(RuleBasedStateMachine):
             # the exact PnL of a flat market sums to zero, so once no position is open its
             # pool has paid every account its rounded-down share and swept the dust (≥ 0)
             # to the insurance fund: nothing is left, and it never went negative
-            if not state.holders.get(market):
+            if not state.holders.count(market):
                 settle = MARKETS[market][1]
                 assert state.ledger.balance(PNL_PREFIX + market, settle) == 0, market
 

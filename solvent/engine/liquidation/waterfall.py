@@ -123,8 +123,8 @@ def _queue(step: Step, market: str, long: bool) -> list[str]:
     if queue is None:
         state = step.state
         side = [
-            a for a in state.holders.get(market, ())
-            if not is_system(a) and (state.accounts[a].positions[market].size > 0) == long
+            a for a in state.holders.of(market)
+            if not is_system(a) and (state.accounts[a].positions[market].size_units > 0) == long
         ]
         queue = step.adl_queues[key] = sorted(side, key=lambda a: (-_unit_score(state, a, market), a))
     return queue

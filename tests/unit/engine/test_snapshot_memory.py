@@ -47,8 +47,8 @@ def test_a_restored_book_shares_one_string_per_account_id():
     for account_id in state.ledger._balances:
         if account_id in ids:
             assert account_id is ids[account_id]
-    holders = state.holders["BTC-PERP"]
-    assert holders == {"alice", "bob"}
+    holders = state.holders.of("BTC-PERP")
+    assert holders == ["alice", "bob"]
     assert all(holder is ids[holder] for holder in holders)
     assert restored.state_hash() == engine.state_hash()
 
