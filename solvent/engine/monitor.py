@@ -42,8 +42,10 @@ Unit = tuple[str, str]  # (account id, market or "" for the cross part)
 #: a tier in floats: (mmr, notional low, notional high, max leverage, its float, cum)
 TierFloats = tuple[float, float, float, Decimal, float, float]
 _INF = float("inf")
-#: the owner of a screen row released (`RiskMonitor.owners`)
-_NO_UNIT: Unit = ("", "")
+#: the owner of a cross row is its account's id, of an isolated row its (account, market)
+#: unit, of a released row "" (`RiskMonitor.owners`)
+Owner = str | Unit
+_RELEASED = ""
 #: a long evaluation (a whole book loaded or restored, a configuration change) writes its
 #: staged screen rows every this many accounts: a staged row holds its lines as Python
 #: tuples (about 0.9 KB an account), a written one only floats in the columns, so a million
@@ -57,10 +59,14 @@ class RiskMonitor:
         #: the float screen (a subclass may be given to observe it: benchmarks time it)
         self.screen = screen if screen is not None else HealthScreen()
         self.oracle_index: dict[str, int] = {}
-        self.rows: dict[Unit, int] = {}
-        #: row -> its unit (`_NO_UNIT`: a released row, never a candidate), a list indexed by
-        #: row: 8 bytes a row where a dict took about 50
-        self.owners: list[Unit] = []
+        #: the screen row of each account's cross part, by `Account.index` (-1: none): 8
+        #: bytes an account, where a dict keyed by (account, "") took about 100 with its key
+        self.cross_rows: list[int] = []
+        #: the screen row of each isolated position's unit (account, market)
+        self.isolated_rows: dict[Unit, int] = {}
+        #: row -> its owner (`Owner`; "" for a released row, never a candidate), a list
+        #: indexed by row
+        self.owners: list[Owner] = []
         self.liquidatable: set[Unit] = set()
         self.margin_called: set[Unit] = set()
         self.isolated_units: dict[str, set[str]] = {}
@@ -88,7 +94,7 @@ class RiskMonitor:
         previous = self.screen.prices[index]
         rows = self.screen.tick(index, price)
         if len(rows):
-            accounts = sorted({self.owners[row][0] for row in self._not_retiered(rows, index, previous)})
+            accounts = sorted({self.account_of(row) for row in self._not_retiered(rows, index, previous)})
             self.evaluate_accounts(accounts, seq, events)
 
     def _not_retiered(self, rows, index: int, previous: float) -> list[int]:
@@ -100,8 +106,8 @@ class RiskMonitor:
         exact = []
         for found in rows:
             row = int(found)
-            unit = owners[row]
-            if at_zero(row) or unit[1] or not self._retier(unit[0], row, index, previous):
+            owner = owners[row]
+            if at_zero(row) or not isinstance(owner, str) or not self._retier(owner, row, index, previous):
                 exact.append(row)
             else:
                 self.retiered += 1
@@ -217,8 +223,8 @@ class RiskMonitor:
         state = self.state
         if account.id in state.figure_caches or (new is None and len(account.positions) == 1):
             return None
-        row = self.rows.get((account.id, ""))
-        if row is None:
+        row = self._cross_row(account)
+        if row < 0:
             return None
         found = self.screen.settled(row)
         if found is None:
@@ -304,11 +310,10 @@ class RiskMonitor:
             True: (float(spec.debt_weight_maint), float(spec.debt_weight_init)),
         }
         balance = state.ledger.balance
-        rows = self.rows
         shifts = []
         exact = set()
         for unit, units in changes:
-            row = rows.get(unit)
+            row = self.row_of(unit)
             value = units * unit_value
             if unit[1]:  # an isolated wallet: weight 1
                 if row is not None:
@@ -321,12 +326,16 @@ class RiskMonitor:
             elif row is not None:
                 w_maint, w_init = weights[negative]
                 shifts.append((row, value * w_maint, value * w_init))
-        return {self.owners[row][0] for row in self.screen.shift(shifts)} | exact
+        return {self.account_of(row) for row in self.screen.shift(shifts)} | exact
 
     def forget(self, unit: Unit) -> None:
-        row = self.rows.pop(unit, None)
+        row = self.row_of(unit)
         if row is not None:
-            self.owners[row] = _NO_UNIT
+            if unit[1]:
+                del self.isolated_rows[unit]
+            else:
+                self.cross_rows[self.state.accounts[unit[0]].index] = -1
+            self.owners[row] = _RELEASED
             self.screen.release_row(row)
         self.liquidatable.discard(unit)
         self.margin_called.discard(unit)
@@ -353,14 +362,51 @@ class RiskMonitor:
             self.margin_called.discard(unit)
 
     # -- screen rows ----------------------------------------------------------------------
+    def row_of(self, unit: Unit) -> int | None:
+        """The screen row of `unit`, None if it has none."""
+        if unit[1]:
+            return self.isolated_rows.get(unit)
+        account = self.state.accounts.get(unit[0])
+        if account is None:
+            return None
+        row = self._cross_row(account)
+        return row if row >= 0 else None
+
+    def _cross_row(self, account: Account) -> int:
+        """The screen row of `account`'s cross part, -1 if it has none."""
+        index = account.index
+        return self.cross_rows[index] if 0 <= index < len(self.cross_rows) else -1
+
+    def account_of(self, row: int) -> str:
+        """The id of the account `row` belongs to ("" for a released row)."""
+        owner = self.owners[row]
+        return owner if isinstance(owner, str) else owner[0]
+
+    def unit_rows(self) -> list[tuple[Unit, int]]:
+        """(unit, row) of every unit with a row (tests and diagnostics)."""
+        found: list[tuple[Unit, int]] = [((owner, ""), row) for row, owner in enumerate(self.owners)
+                                         if isinstance(owner, str) and owner]
+        return found + list(self.isolated_rows.items())
+
     def _row(self, unit: Unit) -> int:
-        row = self.rows.get(unit)
-        if row is None:
-            row = self.rows[unit] = self.screen.new_row()
-            owners = self.owners
-            if row >= len(owners):
-                owners.extend([_NO_UNIT] * (row + 1 - len(owners)))
+        row = self.row_of(unit)
+        if row is not None:
+            return row
+        row = self.screen.new_row()
+        owners = self.owners
+        if row >= len(owners):
+            owners.extend([_RELEASED] * (row + 1 - len(owners)))
+        if unit[1]:
+            self.isolated_rows[unit] = row
             owners[row] = unit
+        else:
+            account = self.state.accounts[unit[0]]
+            index = account.index
+            cross_rows = self.cross_rows
+            if index >= len(cross_rows):
+                cross_rows.extend([-1] * (index + 1 - len(cross_rows)))
+            cross_rows[index] = row
+            owners[row] = account.id
         return row
 
     def _anchor(self, unit: Unit, figures: RiskFigures, lines: dict[int, list], terms: int,
@@ -370,7 +416,7 @@ class RiskMonitor:
         isolated position is watched for its health only (no margin call is about it), so
         its free-collateral line repeats its health line."""
         if not figures.at_risk:
-            row = self.rows.get(unit)
+            row = self.row_of(unit)
             if row is not None:
                 self.screen.clear(row)
             return

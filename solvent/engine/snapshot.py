@@ -94,14 +94,16 @@ KNOWN_FIELDS: dict[type, tuple[str, ...]] = {
 }
 #: Plain attributes (not dataclass fields) of the objects whose internals are written.
 KNOWN_ATTRIBUTES: dict[type, tuple[str, ...]] = {
-    Ledger: ("_balances", "_borrows", "_deposits", "_postings"),
+    Ledger: ("_units", "_borrows", "_deposits", "_postings"),
     Position: ("market", "size_units", "size_places", "cost_units", "cost_places", "lots", "realized_pnl", "isolated",
                "leverage"),
     Lot: ("size", "price"),
-    #: `state` is the engine state (written above); `screen`, `rows`, `owners`, `isolated_units`
+    #: `state` is the engine state (written above); `screen`, `cross_rows`, `isolated_rows`,
+    #: `owners`, `isolated_units`
     #: `_floats`, `_quotes`, `_asset_weights` and `_line_caches` are derived and rebuilt on
     #: restore; `retiered` is a diagnostic count (of this process's ticks), not state.
-    RiskMonitor: ("state", "screen", "oracle_index", "rows", "owners", "liquidatable", "margin_called",
+    RiskMonitor: ("state", "screen", "oracle_index", "cross_rows", "isolated_rows", "owners", "liquidatable",
+                  "margin_called",
                   "isolated_units", "_floats", "_quotes", "_asset_weights", "_line_caches", "retiered"),
     Engine: ("state", "monitor"),
 }
@@ -328,7 +330,9 @@ def _unbook(raw: dict[str, Any]) -> Book:
 
 def _ledger(ledger: Ledger) -> dict[str, Any]:
     return {
-        "balances": _encoded_list(ledger._balances.items(), lambda pair: [pair[0], list(map(list, pair[1].items()))]),
+        # [asset, account, units] per balance, in the ledger's order (asset by asset)
+        "units": _encoded_list(((asset, account, units) for asset, book in ledger._units.items()
+                                for account, units in book.items()), list),
         "deposits": _pairs(ledger._deposits, int),
         "borrows": _pairs(ledger._borrows, int),
         "postings": ledger._postings,
@@ -337,8 +341,18 @@ def _ledger(ledger: Ledger) -> dict[str, Any]:
 
 def _unledger(raw: dict[str, msgspec.Raw], ids: dict[str, str]) -> Ledger:
     ledger = Ledger()
-    ledger._balances = {ids.get(account, account): {asset: units for asset, units in book}
-                        for account, book in _decoded(raw["balances"])}
+    units = ledger._units
+    if "units" in raw:
+        for asset, account, held in _decoded(raw["units"]):
+            book = units.get(asset)
+            if book is None:
+                book = units[asset] = {}
+            book[ids.get(account, account)] = held
+    else:  # written before balances were kept per asset: [account, [[asset, units]...]]
+        for account, balances in _decoded(raw["balances"]):
+            for asset, held in balances:
+                if held:
+                    units.setdefault(asset, {})[ids.get(account, account)] = held
     ledger._deposits = _unpairs(_VALUE.decode(raw["deposits"]), int)
     ledger._borrows = _unpairs(_VALUE.decode(raw["borrows"]), int)
     ledger._postings = _VALUE.decode(raw["postings"])

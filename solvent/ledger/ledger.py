@@ -8,11 +8,15 @@ they sum to net deposits: the conservation check of SPEC §6.
 The ledger also keeps two running totals per asset, over every account but the market PnL
 pools and the outside world: the sum of positive balances (`total_deposits`) and of the
 magnitudes of negative ones (`total_borrows`). A test recomputes them from scratch.
+
+Balances are kept per asset (asset -> ledger account -> quantums, no zero entries), not per
+account: at a million accounts one dict entry per balance takes about 45 bytes where a dict
+per account took about 230. `balances(account)` builds the account's mapping on demand
+(one lookup per asset), and an asset's holders are its own dict, not a scan of every account.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Final
 
 from ..domain.ids import PNL_PREFIX
@@ -40,25 +44,38 @@ def _counted(account: str) -> bool:
 
 
 class Ledger:
-    __slots__ = ("_balances", "_borrows", "_deposits", "_postings")
+    __slots__ = ("_units", "_borrows", "_deposits", "_postings")
 
     def __init__(self) -> None:
-        self._balances: dict[str, dict[str, int]] = {}
+        #: asset -> ledger account -> its balance in quantums (never 0: a zero is removed);
+        #: assets in the order the ledger first moved them, accounts in the order they first
+        #: held the asset
+        self._units: dict[str, dict[str, int]] = {}
         self._deposits: dict[str, int] = {}
         self._borrows: dict[str, int] = {}
         self._postings = 0
 
     # -- reading --------------------------------------------------------------------------
     def balance(self, account: str, asset: str) -> int:
-        book = self._balances.get(account)
-        return book.get(asset, 0) if book else 0
+        book = self._units.get(asset)
+        return book.get(account, 0) if book is not None else 0
 
     def balances(self, account: str) -> dict[str, int]:
-        """The live balances of one ledger account (read-only by convention)."""
-        return self._balances.get(account) or {}
+        """The non-zero balances of one ledger account by asset (in the ledger's asset
+        order): a new dict, built from one lookup per asset."""
+        found = {}
+        for asset, book in self._units.items():
+            units = book.get(account)
+            if units is not None:
+                found[asset] = units
+        return found
 
-    def accounts(self) -> Iterable[str]:
-        return self._balances.keys()
+    def accounts(self) -> list[str]:
+        """Every ledger account holding a non-zero balance, sorted."""
+        held: set[str] = set()
+        for book in self._units.values():
+            held.update(book)
+        return sorted(held)
 
     def total_deposits(self, asset: str) -> int:
         return self._deposits.get(asset, 0)
@@ -69,9 +86,7 @@ class Ledger:
     def holders(self, asset: str) -> list[tuple[str, int]]:
         """(account, units) of every account counted in the totals that holds a non-zero
         balance of `asset`, sorted by account: the borrowers and suppliers of the asset."""
-        return sorted(
-            (account, book[asset]) for account, book in self._balances.items() if asset in book and _counted(account)
-        )
+        return sorted((account, units) for account, units in self._units.get(asset, {}).items() if _counted(account))
 
     def net_deposits(self, asset: str) -> int:
         """What the venue holds of `asset`: deposits minus withdrawals."""
@@ -98,15 +113,15 @@ class Ledger:
             self._postings += 1
 
     def _move(self, account: str, asset: str, delta: int) -> None:
-        book = self._balances.get(account)
+        book = self._units.get(asset)
         if book is None:
-            book = self._balances[account] = {}
-        old = book.get(asset, 0)
+            book = self._units[asset] = {}
+        old = book.get(account, 0)
         new = old + delta
         if new:
-            book[asset] = new
+            book[account] = new
         else:
-            del book[asset]
+            del book[account]
         if account[0] in "@#" and not _counted(account):
             return
         if old >= 0 and new >= 0:
@@ -124,11 +139,10 @@ class Ledger:
         sums: dict[str, int] = {}
         deposits: dict[str, int] = {}
         borrows: dict[str, int] = {}
-        for account, book in self._balances.items():
-            counted = _counted(account)
-            for asset, units in book.items():
+        for asset, book in self._units.items():
+            for account, units in book.items():
                 sums[asset] = sums.get(asset, 0) + units
-                if counted:
+                if _counted(account):
                     if units > 0:
                         deposits[asset] = deposits.get(asset, 0) + units
                     else:

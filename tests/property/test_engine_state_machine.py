@@ -192,7 +192,7 @@ def _screen_row_bounds(engine, unit, figures):
     while a row's margins are positive, its estimates are within its band of the exact
     figures, so the exact figures have the signs the row records."""
     monitor = engine.monitor
-    row = monitor.rows.get(unit)
+    row = monitor.row_of(unit)
     if row is None or not figures.at_risk:
         return
     screen = monitor.screen
@@ -636,9 +636,16 @@ class EngineMachine(RuleBasedStateMachine):
             assert holders == sorted(a for a, acct in state.accounts.items() if market in acct.positions)
             assert state.holders.count(market) == len(holders)
         # each screen row knows its unit, and a released row none
-        for unit, row in monitor.rows.items():
-            assert monitor.owners[row] == unit
-        assert sum(1 for owner in monitor.owners if owner != ("", "")) == len(monitor.rows)
+        rows = monitor.unit_rows()
+        for unit, row in rows:
+            assert monitor.row_of(unit) == row
+            assert monitor.owners[row] == (unit if unit[1] else unit[0])
+            assert monitor.account_of(row) == unit[0]
+        assert sum(1 for owner in monitor.owners if owner != "") == len(rows)
+        assert len({row for _, row in rows}) == len(rows)  # no row has two units
+        for account_id in state.accounts:  # and each account's cross row is its own
+            row = monitor.row_of((account_id, ""))
+            assert row is None or monitor.owners[row] == account_id
         # every fill has two sides: open interest nets to zero in every market
         for market in MARKETS:
             net = sum((acct.positions[market].size for acct in state.accounts.values() if market in acct.positions),

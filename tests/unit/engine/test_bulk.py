@@ -108,7 +108,7 @@ def _screen_bytes(engine: Engine) -> tuple:
                     for c in screen.columns)
     rows = screen.rows
     return (screen.margins[:, :rows].tobytes(), screen.record[:rows].tobytes(), columns,
-            bytes(screen._line_count[:rows]), dict(screen._overflow), dict(engine.monitor.rows))
+            bytes(screen._line_count[:rows]), dict(screen._overflow), dict(engine.monitor.unit_rows()))
 
 
 def test_a_long_evaluation_writes_its_staged_rows_as_it_goes(monkeypatch):

@@ -64,10 +64,10 @@ def test_caching_every_account_changes_nothing(seed, monkeypatch):
     assert any(e["event"] in ("liquidation", "margin_call") for events in cached_events for e in events), \
         "the stream should reach margin calls or liquidations"
     # the screen's rows hold the same lines: its float estimates agree to float precision
-    assert set(cached.monitor.rows) == set(plain.monitor.rows)
-    for unit, row in plain.monitor.rows.items():
+    assert {unit for unit, _ in cached.monitor.unit_rows()} == {unit for unit, _ in plain.monitor.unit_rows()}
+    for unit, row in plain.monitor.unit_rows():
         expected = plain.monitor.screen.estimate(row)
-        got = cached.monitor.screen.estimate(cached.monitor.rows[unit])
+        got = cached.monitor.screen.estimate(cached.monitor.row_of(unit))
         for a, b in zip(got, expected):
             assert abs(a - b) <= 1e-9 * (1 + abs(b)), (unit, got, expected)
 
@@ -122,7 +122,7 @@ def _run_sides(config: ScenarioConfig, screened: bool, monkeypatch: pytest.Monke
             hashes.append(engine.state_hash())
             with localcontext(ARITHMETIC):
                 for account_id, account in engine.state.accounts.items():
-                    row = engine.monitor.rows.get((account_id, ""))
+                    row = engine.monitor.row_of((account_id, ""))
                     found = row is not None and engine.monitor.screen.settled(row)
                     if found:  # the screen's promise: within the band of the exact figures
                         exact = checks.cross_after(engine.state, account)
@@ -328,10 +328,10 @@ def test_a_screened_side_rebuilds_the_whole_line_of_its_oracle(trade):
     ok(engine, {"op": "price", "oracle": "BTC", "price": "60010"})  # the row is written (flushed)
     judged = _judgements(engine)
     ok(engine, {"op": "trade", "price": "60000" if trade["market"].startswith("BTC") else "3000", **trade})
-    assert (engine.monitor.rows[("a", "")], True) in judged, "a's side was not judged on the screen"
+    assert (engine.monitor.row_of(("a", "")), True) in judged, "a's side was not judged on the screen"
     for oracle, price in (("BTC", "57000"), ("ETH", "2700"), ("BTC", "63000"), ("ETH", "3300")):
         ok(engine, {"op": "price", "oracle": oracle, "price": price})
-        row = engine.monitor.rows[("a", "")]
+        row = engine.monitor.row_of(("a", ""))
         with localcontext(ARITHMETIC):
             exact = checks.cross_after(engine.state, engine.state.accounts["a"])
         estimate = engine.monitor.screen.estimate(row)
@@ -348,10 +348,10 @@ def test_a_side_whose_notional_sits_on_a_tier_boundary_is_valued_exactly():
     ok(engine, {"op": "price", "oracle": "BTC", "price": "50000"})
     judged = _judgements(engine)
     ok(engine, {"op": "trade", "market": "BTC-PERP", "buyer": "a", "seller": "b", "size": "2", "price": "50000"})
-    assert engine.monitor.rows[("a", "")] not in {row for row, _ in judged}, "a side on a tier boundary was judged"
+    assert engine.monitor.row_of(("a", "")) not in {row for row, _ in judged}, "a side on a tier boundary was judged"
     with localcontext(ARITHMETIC):
         exact = checks.cross_after(engine.state, engine.state.accounts["a"])
-    health, free = engine.monitor.screen.estimate(engine.monitor.rows[("a", "")])
+    health, free = engine.monitor.screen.estimate(engine.monitor.row_of(("a", "")))
     assert health == pytest.approx(exact.health * 1e-6, rel=1e-12)
     assert free == pytest.approx(exact.free_collateral * 1e-6, rel=1e-12)
 
@@ -364,7 +364,7 @@ def test_a_makers_kept_lines_are_staged_without_a_copy_and_stay_right(monkeypatc
     engine = _maker_book(1, monkeypatch)
     ok(engine, {"op": "price", "oracle": "BTC", "price": "60010"})  # everything written
     monitor = engine.monitor
-    row = monitor.rows[("mm", "")]
+    row = monitor.row_of(("mm", ""))
     for size in ("0.5", "0.25"):
         ok(engine, {"op": "trade", "market": "BTC-PERP", "buyer": "taker", "seller": "mm", "size": size, "price": "60010"})
         kept = monitor._line_caches["mm"]

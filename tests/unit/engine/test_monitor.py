@@ -115,12 +115,12 @@ class WatchingScreen(HealthScreen):
     def __init__(self) -> None:
         super().__init__()
         self.seen: list[str] | None = None
-        self.owners: dict = {}
+        self.account_of: Any = None  # the monitor's `account_of`
 
     def tick(self, index: int, price: float):
         rows = super().tick(index, price)
         if self.seen is not None:
-            self.seen.extend(sorted({self.owners[int(row)][0] for row in rows}))
+            self.seen.extend(sorted({self.account_of(int(row)) for row in rows}))
         return rows
 
 
@@ -129,7 +129,7 @@ def watch(e: Engine) -> list[str]:
     made by `setup`, whose screen is a `WatchingScreen`)."""
     screen = e.monitor.screen
     assert isinstance(screen, WatchingScreen)
-    screen.seen, screen.owners = [], e.monitor.owners
+    screen.seen, screen.account_of = [], e.monitor.account_of
     return screen.seen
 
 
@@ -201,7 +201,7 @@ def estimate_is_within_band(e: Engine, account: str) -> None:
     figures (read here from the account query, which evaluates exactly). Rows staged by an
     exact evaluation are written first, as the next tick would."""
     e.monitor.screen.flush()
-    found = e.monitor.screen.settled(e.monitor.rows[(account, "")])
+    found = e.monitor.screen.settled(e.monitor.row_of((account, "")))
     assert found is not None, account
     health, free, band = found
     entry = e.account(account)
@@ -287,9 +287,9 @@ def test_tier_crossings_carried_in_floats_keep_every_decision_exact(traders, wal
                 liquidatable.add((name, ""))
             if Decimal(entry["free_collateral"]) < 0 and entry["positions"]:
                 called.add((name, ""))
-            if (name, "") in e.monitor.rows and entry["positions"]:
+            if e.monitor.row_of((name, "")) is not None and entry["positions"]:
                 e.monitor.screen.flush()
-                found = e.monitor.screen.settled(e.monitor.rows[(name, "")])
+                found = e.monitor.screen.settled(e.monitor.row_of((name, "")))
                 if found is not None:
                     health, free, band = found
                     assert abs(health - float(entry["health"])) <= band + 1e-9 * abs(health), (name, price)

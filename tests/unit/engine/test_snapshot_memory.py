@@ -44,7 +44,7 @@ def test_a_restored_book_shares_one_string_per_account_id():
     state = restored.state
     ids = {account_id: account_id for account_id in state.accounts}
     assert set(ids) == {"alice", "bob"}
-    for account_id in state.ledger._balances:
+    for account_id in (account for book in state.ledger._units.values() for account in book):
         if account_id in ids:
             assert account_id is ids[account_id]
     holders = state.holders.of("BTC-PERP")
@@ -166,3 +166,19 @@ def test_the_state_hash_of_a_large_book_never_holds_its_document_whole(monkeypat
     streamed = _traced_peak(lambda: found.append(state_hash(state)))
     assert found == expected
     assert streamed < whole / 4
+
+
+def test_a_snapshot_written_with_balances_per_account_restores_the_same_state():
+    """Before balances were kept per asset, a snapshot's ledger listed them per account:
+    [account, [[asset, units], ...]]. Such a snapshot restores to the same state."""
+    engine = Engine()
+    for command in scenario_commands(ScenarioConfig(accounts=30, markets=3, commands=300, seed=5)):
+        engine.apply(command)
+    document = msgspec.json.decode(snapshot(engine))
+    per_account: dict[str, list[list]] = {}
+    for asset, account, units in document["ledger"].pop("units"):
+        per_account.setdefault(account, []).append([asset, units])
+    document["ledger"]["balances"] = [[account, pairs] for account, pairs in per_account.items()]
+    restored = restore(msgspec.json.encode(document))
+    assert restored.state_hash() == engine.state_hash()
+    assert snapshot(restored) == snapshot(engine)

@@ -140,7 +140,7 @@ def test_insurance_fees_and_isolated_wallets_are_counted_in_the_totals():
 def test_is_balanced_detects_a_balance_changed_outside_a_transfer():
     ledger = Ledger()
     deposit(ledger, "a", 100)
-    ledger._balances["a"]["USDC"] += 1  # a single-entry change
+    ledger._units["USDC"]["a"] += 1  # a single-entry change
     assert not ledger.is_balanced()
 
 
@@ -179,3 +179,35 @@ def test_running_totals_equal_a_recomputation_after_any_transfers(transfers):
         assert ledger.total_deposits(asset) == sum(v for v in counted if v > 0)
         assert ledger.total_borrows(asset) == -sum(v for v in counted if v < 0)
     assert ledger.postings == sum(1 for *_, units in transfers if units)
+
+
+# -- the layout: balances per asset ---------------------------------------------------------------
+
+
+def test_balances_are_a_new_mapping_in_the_ledgers_asset_order():
+    ledger = Ledger()
+    deposit(ledger, "a", 5, "ETH")
+    deposit(ledger, "b", 7, "USDC")
+    deposit(ledger, "a", 9, "USDC")
+    balances = ledger.balances("a")
+    assert list(balances.items()) == [("ETH", 5), ("USDC", 9)]  # ETH moved first
+    balances["USDC"] = 0  # a copy: the ledger does not change
+    assert ledger.balance("a", "USDC") == 9
+    move(ledger, "a", "b", 5, "ETH")  # a zero balance is no entry
+    assert ledger.balances("a") == {"USDC": 9}
+    assert ledger.accounts() == [EXTERNAL, "a", "b"]
+    assert ledger.holders("ETH") == [("b", 5)]
+
+
+def test_a_balance_costs_one_entry_not_a_dict_per_account():
+    """10,000 accounts holding one asset each: about 45 bytes a balance (one dict entry and
+    its int), where a dict per account took about 230."""
+    import tracemalloc
+
+    ids = [f"a{n:05d}" for n in range(10_000)]
+    tracemalloc.start()
+    ledger = Ledger()
+    ledger.post([Transfer(EXTERNAL, account, "USDC", 10**9 + n) for n, account in enumerate(ids)])
+    held, _ = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert held / len(ids) < 120
