@@ -176,12 +176,13 @@ class RiskMonitor:
         account = state.accounts.get(account_id)
         if account is None or is_system(account_id):
             return
+        balances = state.ledger.balances(account_id)  # (a new dict, built once for both)
         if figures is None or detail is None:
             detail = []
-            figures = account_cross_figures(state.ledger.balances(account_id), account.positions, state.book,
-                                            state.figure_cache(account), None, detail)
+            figures = account_cross_figures(balances, account.positions, state.book, state.figure_cache(account),
+                                            None, detail)
         self._record((account_id, ""), figures, seq, events)
-        self._anchor_cross(account, figures, detail)
+        self._anchor_cross(account, figures, detail, balances)
         isolated = state.isolated_positions(account)
         if not isolated and account_id not in self.isolated_units:
             return
@@ -432,8 +433,8 @@ class RiskMonitor:
             self._row(unit), figures.health * quantum, free * quantum, figures.health < 0, free < 0, rows, terms, quantum
         )
 
-    def _anchor_cross(self, account: Account, figures: RiskFigures, detail: list[tuple]) -> None:
-        balances = self.state.ledger.balances(account.id)
+    def _anchor_cross(self, account: Account, figures: RiskFigures, detail: list[tuple],
+                      balances: dict[str, int]) -> None:
         cache = self.state.figure_caches.get(account.id)
         listed = None
         if cache is not None:  # many positions: their lines are kept, and follow the cache
