@@ -87,6 +87,25 @@ def text(units: int, places: int) -> str:
     return str(join(units, places))
 
 
+def exact_text(units: int, places: int) -> str:
+    """`numbers.format_exact(join(units, places))`: plain text without exponent or trailing
+    zeros ("0" for zero), written from the digits (a state hash writes every position's)."""
+    if not units:
+        return "0"
+    sign = "-" if units < 0 else ""
+    digits = str(-units if units < 0 else units)
+    if places <= 0:
+        return sign + digits + "0" * -places
+    stripped = digits.rstrip("0")
+    zeros = len(digits) - len(stripped)
+    if zeros >= places:  # a whole number
+        return sign + digits[:len(digits) - places]
+    places -= zeros
+    if len(stripped) <= places:
+        stripped = "0" * (places + 1 - len(stripped)) + stripped
+    return f"{sign}{stripped[:-places]}.{stripped[-places:]}"
+
+
 def to_float(units: int, places: int) -> float:
     """The nearest float (as `float(Decimal)`: an int true division is correctly rounded)."""
     if places >= 0:

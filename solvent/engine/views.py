@@ -10,6 +10,7 @@ from typing import Any
 import msgspec
 
 from ..domain.account import Account
+from ..domain.fixed import exact_text
 from ..domain.ids import FEES, INSURANCE, is_system, pnl_pool
 from ..domain.position import Position
 from ..domain.numbers import ARITHMETIC, format_decimal, format_exact, format_units
@@ -205,8 +206,8 @@ def _canonical_position(position: Position) -> list[Any]:
     written out: the hash of every snapshot runs it for every position."""
     leverage = position.leverage
     return [
-        format_exact(position.size),
-        format_exact(position.cost),
+        exact_text(position.size_units, position.size_places),
+        exact_text(position.cost_units, position.cost_places),
         [[format_exact(lot.size), format_exact(lot.price)] for lot in position.lots],
         position.realized_pnl,
         position.isolated,

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from solvent.domain import fixed
-from solvent.domain.numbers import ARITHMETIC
+from solvent.domain.numbers import ARITHMETIC, format_exact
 
 D = Decimal
 
@@ -21,7 +21,8 @@ D = Decimal
 #: (written with and without places: 0, 0.00, 0E-8, 1E+2 ...)
 decimals = st.builds(
     lambda units, exponent: Decimal(units).scaleb(exponent),
-    st.integers(-(10**36), 10**36) | st.integers(-300, 300),
+    st.integers(-(10**36), 10**36) | st.integers(-300, 300)
+    | st.builds(lambda n, zeros: n * 10**zeros, st.integers(-999, 999), st.integers(0, 12)),  # trailing zeros
     st.integers(-24, 6),
 )
 
@@ -51,6 +52,7 @@ def test_split_join_and_text_give_back_the_decimal(number):
     assert fixed.text(units, places) == str(number)
     assert fixed.parse(str(number)) == (units, places)
     assert fixed.to_float(units, places) == float(number)
+    assert fixed.exact_text(units, places) == format_exact(number)
 
 
 @settings(max_examples=500)
@@ -89,3 +91,11 @@ def test_shared_split_never_answers_for_another_object():
         assert fixed.split_shared(number) == fixed.split(number)
         assert fixed.split_shared(number) == (n, n % 7)
     assert len(fixed._SHARED) <= fixed._SHARED_SIZE
+
+
+@pytest.mark.parametrize("text, exact", [
+    ("1.00", "1"), ("-2.500", "-2.5"), ("100", "100"), ("1E+2", "100"), ("0.000", "0"), ("0E-8", "0"),
+    ("0.0012300", "0.00123"), ("-120.0", "-120"), ("5E-7", "0.0000005"), ("12345.678900", "12345.6789"),
+])
+def test_exact_text_strips_trailing_zeros_and_writes_no_exponent(text, exact):
+    assert fixed.exact_text(*fixed.split(D(text))) == exact == format_exact(D(text))
