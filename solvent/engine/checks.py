@@ -76,9 +76,8 @@ def cross_after(
     if given, the position in one market replaced (None: closed, or moved to isolated).
     `detail` as `solvent.margin.figures.account_cross_figures` says (empty for an account
     with a figure cache)."""
-    balances = state.ledger.balances(account.id)
+    balances = state.ledger.balances(account.id)  # (a new dict: the deltas may go into it)
     if deltas:
-        balances = dict(balances)
         for asset_id, delta in deltas.items():
             balances[asset_id] = balances.get(asset_id, 0) + delta
     return account_cross_figures(balances, account.positions, state.book, state.figure_cache(account), position, detail)
