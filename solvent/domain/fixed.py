@@ -11,6 +11,8 @@ their sum. So `join(split(x))` is `x` digit for digit, and a value computed on p
 as the `Decimal` computation would have printed it (snapshots and state hashes keep their
 bytes). The input limits (`solvent.domain.numbers`: below 10**18, at most 18 fractional
 digits) keep every `Decimal` operation the engine forms exact, so the two always agree.
+A negative zero reads as zero: the engine never holds one (`parse_decimal` returns +0, and
+an exact difference of equal values is +0 under the engine's rounding).
 """
 
 from __future__ import annotations

@@ -41,6 +41,8 @@ class Holders:
         return bits
 
     def add(self, market: str, account: Account) -> None:
+        if account.index < 0:
+            raise ValueError(f"account {account.id!r} has no number: the engine did not register it")
         bits = self.track(market)
         place, bit = account.index >> 3, 1 << (account.index & 7)
         if place >= len(bits):

@@ -3,6 +3,7 @@ plain sets."""
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -22,6 +23,8 @@ def test_accounts_are_numbered_in_the_order_they_are_registered():
     made = accounts(holders, 3)
     assert [account.index for account in made] == [0, 1, 2]
     assert Account("x").index == -1  # an account no engine holds
+    with pytest.raises(ValueError):
+        holders.add("BTC", Account("x"))  # (its -1 would otherwise set the last byte's bit)
 
 
 @settings(max_examples=200)
