@@ -24,9 +24,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Final, NamedTuple
 
-from .fixed import POWERS, add, compare, floor_at, join, split, split_shared
+from .fixed import add, compare, join, split, split_shared
 from .numbers import ARITHMETIC, ZERO
-from .rounding import Figure, to_units
+from .rounding import Figure, pair_quotient_to_units, pair_to_units, to_units
 from .specs import CostBasis
 from .values import Value
 
@@ -201,18 +201,12 @@ def apply_fill(
             # a full close realizes all of it, exactly
             new_size_units = new_size_places = new_cost_units = new_cost_places = 0
             realized = join(pnl_units, pnl_places)
-            realized_units = floor_at(pnl_units, pnl_places, settle_decimals)
+            realized_units = pair_to_units(pnl_units, pnl_places, settle_decimals, Figure.REALIZED_PNL_TO_ACCOUNT)
         else:
             # a partial close realizes floor(pnl × closed / |size|) settle quantums; what is
             # not realized stays in the cost of the part still open
-            numerator = pnl_units * close_units
-            denominator = magnitude
-            shift = settle_decimals + size_places - pnl_places - close_places
-            if shift >= 0:
-                numerator *= POWERS[shift]
-            else:
-                denominator *= POWERS[-shift]
-            realized_units = numerator // denominator
+            realized_units = pair_quotient_to_units(pnl_units * close_units, pnl_places + close_places, magnitude,
+                                                    size_places, settle_decimals, Figure.REALIZED_PNL_TO_ACCOUNT)
             realized = join(realized_units, settle_decimals)
             removed_units, removed_places = add(signed_close * price_units, close_places + price_places,
                                                 -realized_units, settle_decimals)

@@ -123,16 +123,22 @@ def rounder(direction: str) -> Callable[[Decimal], int]:
     return math.floor if direction == DOWN else math.ceil
 
 
-def pair_rounder(direction: str) -> Callable[[int, int, int], int]:
-    """The function that rounds an integer pair (units × 10**-places, `solvent.domain.fixed`)
-    to whole quantums of 10**-decimals in `direction`: `(units, places, decimals) -> int`."""
-    return floor_at if direction == DOWN else ceil_at
+def pair_to_units(units: int, places: int, decimals: int, direction: str) -> int:
+    """An integer pair (units × 10**-places, `solvent.domain.fixed`) as whole quantums of
+    10**-decimals, rounded in `direction` (a `Figure` entry, as for `to_units`). A direct
+    call: compiled, a rounding function held in a variable would be a Python-level call."""
+    if direction == DOWN:
+        return floor_at(units, places, decimals)
+    return ceil_at(units, places, decimals)
 
 
-def pair_quotient_rounder(direction: str) -> Callable[[int, int, int, int, int], int]:
-    """The function that rounds the exact quotient of two pairs to whole quantums in
-    `direction`: `(units, places, divisor_units, divisor_places, decimals) -> int`."""
-    return floor_quotient_at if direction == DOWN else ceil_quotient_at
+def pair_quotient_to_units(units: int, places: int, divisor_units: int, divisor_places: int, decimals: int,
+                           direction: str) -> int:
+    """The exact quotient of two pairs as whole quantums of 10**-decimals, rounded in
+    `direction` (a `Figure` entry)."""
+    if direction == DOWN:
+        return floor_quotient_at(units, places, divisor_units, divisor_places, decimals)
+    return ceil_quotient_at(units, places, divisor_units, divisor_places, decimals)
 
 
 def divide_to_units(numerator: Decimal, denominator: int, direction: str) -> int:

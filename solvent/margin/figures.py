@@ -32,16 +32,12 @@ from ..domain.book import Book
 from ..domain.numbers import ARITHMETIC, ONE
 from ..domain.position import Position
 from ..domain.fixed import add, compare, split, split_shared
-from ..domain.rounding import Figure, pair_quotient_rounder, pair_rounder, rounder, scale_between, to_units
+from ..domain.rounding import Figure, pair_quotient_to_units, pair_to_units, rounder, scale_between, to_units
 from ..domain.specs import MarketSpec, Tier
 from ..domain.values import Value
 
 _INT_SCALES = [10**d for d in range(40)]
 _value_units = rounder(Figure.WEIGHTED_VALUE)
-_pnl_units = pair_rounder(Figure.UNREALIZED_PNL)
-_requirement_units = pair_rounder(Figure.MAINTENANCE_MARGIN)
-_initial_units = pair_quotient_rounder(Figure.INITIAL_MARGIN)
-_notional_units = pair_rounder(Figure.NOTIONAL)
 assert rounder(Figure.COLLATERAL_VALUE) is _value_units
 
 
@@ -122,10 +118,11 @@ def position_figures(position: Position, spec: MarketSpec, mark: Decimal, decima
     maintenance_units, maintenance_places = add(notional_units * mmr_units, notional_places + mmr_places,
                                                 -cum_units, cum_places)
     return PositionFigures(
-        _notional_units(notional_units, notional_places, decimals),
-        _pnl_units(pnl_units, pnl_places, decimals),
-        _initial_units(notional_units, notional_places, leverage_units, leverage_places, decimals),
-        _requirement_units(maintenance_units, maintenance_places, decimals),
+        pair_to_units(notional_units, notional_places, decimals, Figure.NOTIONAL),
+        pair_to_units(pnl_units, pnl_places, decimals, Figure.UNREALIZED_PNL),
+        pair_quotient_to_units(notional_units, notional_places, leverage_units, leverage_places, decimals,
+                               Figure.INITIAL_MARGIN),
+        pair_to_units(maintenance_units, maintenance_places, decimals, Figure.MAINTENANCE_MARGIN),
         leverage,
         index,
     )
