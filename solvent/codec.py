@@ -21,7 +21,7 @@ import msgspec
 from .domain import commands as c
 from .domain.account import MarginMode
 from .domain.errors import Rejection
-from .domain.ids import check_account_id, check_id
+from .domain.ids import check_account_id, check_id, is_plain_id
 from .domain.numbers import ONE, ZERO, parse_decimal
 from .domain.specs import (
     AssetSpec,
@@ -40,7 +40,6 @@ MAX_TIERS = 64
 MAX_DECIMALS = 18
 MAX_TS = Decimal(10) ** 11  # Unix seconds, year ~5138
 _DECODER = msgspec.json.Decoder(float_hook=Decimal)
-_CLIENT_ID = re.compile(r"[A-Za-z0-9_\-.:]{1,128}\Z")
 
 
 def decode(text: str | bytes) -> dict[str, Any]:
@@ -396,7 +395,7 @@ def parse_command(raw: dict[str, Any]) -> c.Envelope:
         if isinstance(client_id, bool) or not isinstance(client_id, (str, int)):
             raise Rejection("invalid_type", "id must be a string or an integer")
         client_id = str(client_id)
-        if not _CLIENT_ID.match(client_id):
+        if not is_plain_id(client_id):
             raise Rejection("invalid_id", "id must be 1-128 letters, digits or _ - . :")
     ts = raw.get("ts")
     reader = _Reader(raw)

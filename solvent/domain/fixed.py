@@ -25,8 +25,10 @@ from .numbers import ARITHMETIC
 Pair = tuple[int, int]
 
 #: 10**k for the exponents the engine forms (products of two inputs with 18 decimals, then
-#: scaled to a value currency's decimals, stay far below 120)
-POWERS: Final = [10**k for k in range(120)]
+#: scaled to a value currency's decimals, stay far below 120). Typed: `10**k` is `Any` to
+#: mypy (a negative exponent gives a float), and compiled, an `Any` item would make every
+#: product and division here a generic object operation on boxed ints
+POWERS: Final[list[int]] = [10**k for k in range(120)]
 
 
 def split(number: Decimal) -> Pair:

@@ -6,12 +6,21 @@ pool per market.
 
 from __future__ import annotations
 
-import re
+from typing import Final
 
 from .errors import Rejection
 
-MAX_ID_LENGTH = 128
-_ID = re.compile(r"[A-Za-z0-9_\-.:]{1,128}\Z")
+MAX_ID_LENGTH: Final = 128
+#: the characters of an id (SPEC §1)
+ID_CHARACTERS: Final = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-.:"
+
+
+def is_plain_id(text: str) -> bool:
+    """1 to 128 characters, each one of ID_CHARACTERS. (Stripping them all from both ends
+    leaves nothing exactly when every character is one: checked against the equivalent
+    regular expression in tests/unit/domain/test_ids.py. It reads every command's ids, and
+    costs a third of a regular expression's match.)"""
+    return 0 < len(text) <= MAX_ID_LENGTH and not text.strip(ID_CHARACTERS)
 
 INSURANCE = "@insurance"
 FEES = "@fees"
@@ -50,7 +59,7 @@ def check_id(value: object, field: str) -> str:
         raise Rejection("invalid_type", f"{field} must be a string id")
     if len(value) > MAX_ID_LENGTH:
         raise Rejection("invalid_id", f"{field} is longer than {MAX_ID_LENGTH} characters")
-    if not _ID.match(value):
+    if not is_plain_id(value):
         raise Rejection("invalid_id", f"{field} must be 1-128 letters, digits or _ - . : ({value[:40]!r})")
     return value
 
@@ -58,7 +67,7 @@ def check_id(value: object, field: str) -> str:
 def check_account_id(value: object, field: str) -> str:
     """An account id: a plain id, or `@` followed by a plain id (a system account)."""
     if isinstance(value, str) and value.startswith("@"):
-        if value in (INSURANCE, FEES) or (value.startswith(PNL_PREFIX) and _ID.match(value[len(PNL_PREFIX):])):
+        if value in (INSURANCE, FEES) or (value.startswith(PNL_PREFIX) and is_plain_id(value[len(PNL_PREFIX):])):
             if len(value) <= MAX_ID_LENGTH + len(PNL_PREFIX):
                 return value
         raise Rejection("invalid_id", f"{field}: unknown system account {value[:40]!r}")

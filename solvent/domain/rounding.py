@@ -53,8 +53,8 @@ from typing import Final
 from .fixed import ceil_at, ceil_quotient_at, floor_at, floor_quotient_at
 from .numbers import ARITHMETIC
 
-DOWN = ROUND_FLOOR  # toward −∞
-UP = ROUND_CEILING  # toward +∞
+DOWN: Final = ROUND_FLOOR  # toward −∞
+UP: Final = ROUND_CEILING  # toward +∞
 
 
 class Figure:

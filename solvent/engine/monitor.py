@@ -51,6 +51,14 @@ _RELEASED = ""
 #: tuples (about 0.9 KB an account), a written one only floats in the columns, so a million
 #: staged rows would add about 0.9 GB to the peak
 FLUSH_EVERY = 4096
+#: 10.0 ** -d, one quantum of d decimals as a float (a power computed per trade side cost
+#: about 300 instructions)
+_QUANTA: Final[list[float]] = [10.0 ** -d for d in range(40)]
+
+
+def _quantum(decimals: int) -> float:
+    """10.0 ** -decimals (from the table when it has it: the same float)."""
+    return _QUANTA[decimals] if 0 <= decimals < len(_QUANTA) else 10.0 ** -decimals
 
 
 class RiskMonitor:
@@ -94,11 +102,11 @@ class RiskMonitor:
         previous = self.screen.prices[index]
         rows = self.screen.tick(index, price)
         if len(rows):
-            accounts = sorted({self.account_of(row) for row in self._not_retiered(rows, index, previous)})
+            accounts = sorted({self.account_of(row) for row in self._not_retiered(rows, oracle, index, previous)})
             self.evaluate_accounts(accounts, seq, events)
 
-    def _not_retiered(self, rows, index: int, previous: float) -> list[int]:
-        """The candidate rows of a tick of oracle `index` (from `previous`) that need an
+    def _not_retiered(self, rows, oracle: str, index: int, previous: float) -> list[int]:
+        """The candidate rows of a tick of `oracle` (its index `index`; from `previous`) that need an
         exact evaluation: those at or below zero, and those off a tier interval that
         `_retier` cannot carry across the boundary in floats."""
         at_zero = self.screen.at_zero
@@ -107,14 +115,14 @@ class RiskMonitor:
         for found in rows:
             row = int(found)
             owner = owners[row]
-            if at_zero(row) or not isinstance(owner, str) or not self._retier(owner, row, index, previous):
+            if at_zero(row) or not isinstance(owner, str) or not self._retier(owner, row, oracle, index, previous):
                 exact.append(row)
             else:
                 self.retiered += 1
         return exact
 
-    def _retier(self, account_id: str, row: int, index: int, previous: float) -> bool:
-        """Carry a cross row whose line in oracle `index` left its tier interval, with both
+    def _retier(self, account_id: str, row: int, oracle: str, index: int, previous: float) -> bool:
+        """Carry a cross row whose line in `oracle` (index `index`) left its tier interval, with both
         figures provably away from zero, into the new tier without an exact evaluation
         (`HealthScreen.retier`). Only the simple case: the line is one cross position's leg
         (no other market or priced balance of the account on that oracle), the account has
@@ -129,16 +137,16 @@ class RiskMonitor:
         for market, position in account.positions.items():
             if position.isolated:
                 continue
-            oracle, tiers = self._market_floats(market)
-            if oracle == index:
+            market_oracle, tiers = self._market_floats(market)
+            if market_oracle == index:
                 if held is not None:
                     return False
                 held, held_tiers = position, tiers
         if held is None:
             return False
-        for asset in state.ledger.balances(account_id):
-            weights = self._asset_floats(asset)
-            if weights is not None and weights[1] == index:
+        ledger = state.ledger
+        for asset in state.oracle_assets.get(oracle, ()):
+            if ledger.balance(account_id, asset):
                 return False
         size = to_float(held.size_units, held.size_places)
         magnitude = size if size > 0 else -size
@@ -258,7 +266,7 @@ class RiskMonitor:
         health, free, band = found
         health += d_health
         free += d_free
-        quantum = 10.0 ** -state.book.params.value_decimals
+        quantum = _quantum(state.book.params.value_decimals)
         # float error is a few ulps of the magnitudes: RELATIVE_BAND of them is far more
         carried = band + 6 * quantum + RELATIVE_BAND * (size + abs(health) + abs(free))
         return ScreenedSide(row, spec.id, oracle, leg, health, free, carried)
@@ -292,7 +300,7 @@ class RiskMonitor:
         if on_oracle:
             self._add_balances(lines, on_oracle, shared=False)
         terms = len(balances) + 2 * len(account.positions)
-        quantum = 10.0 ** -state.book.params.value_decimals
+        quantum = _quantum(state.book.params.value_decimals)
         if not self.screen.restate(side.row, oracle, lines.get(oracle), side.health, side.free, side.carried,
                                    terms, quantum):
             self.evaluate(account.id, seq, events)
@@ -305,7 +313,7 @@ class RiskMonitor:
         changed)."""
         state = self.state
         spec = state.book.assets[asset]
-        unit_value = 10.0 ** -spec.decimals
+        unit_value = _quantum(spec.decimals)
         weights = {  # (maintenance, initial) weight of a balance by its sign
             False: (float(spec.weight_maint), float(spec.weight_init)),
             True: (float(spec.debt_weight_maint), float(spec.debt_weight_init)),
@@ -421,7 +429,7 @@ class RiskMonitor:
             if row is not None:
                 self.screen.clear(row)
             return
-        quantum = 10.0 ** -self.state.book.params.value_decimals
+        quantum = _quantum(self.state.book.params.value_decimals)
         rows = listed if listed is not None else list(lines.values())
         if unit[1]:
             for line in rows:
@@ -451,7 +459,7 @@ class RiskMonitor:
             self._line_caches.pop(account.id, None)
             lines = {}
             for position, pf in detail:
-                _merge_leg(lines, self._leg(position, pf))
+                _merge_leg(lines, self._leg(position, pf), owned=True)
             terms = len(balances) + 2 * len(detail)
             self._add_balances(lines, balances, shared=False)
         self._anchor((account.id, ""), figures, lines, terms, listed)
@@ -534,7 +542,7 @@ class RiskMonitor:
     def _anchor_isolated(self, unit: Unit, figures: RiskFigures, detail: list[tuple]) -> None:
         lines: dict[int, list] = {}
         for position, pf in detail:
-            _merge_leg(lines, self._leg(position, pf))
+            _merge_leg(lines, self._leg(position, pf), owned=True)
         self._anchor(unit, figures, lines, 3)
 
     def _leg(self, position: Position, pf: PositionFigures) -> list:
@@ -685,13 +693,14 @@ def _tier_at(tiers: list[TierFloats], notional: float) -> int | None:
     return None
 
 
-def _merge_leg(lines: dict[int, list], leg: list) -> None:
+def _merge_leg(lines: dict[int, list], leg: list, owned: bool = False) -> None:
     """Add a position's leg to its oracle's line: slopes add up, the price interval is the
-    intersection. The leg itself is never changed (it may be cached)."""
+    intersection. The leg itself is never changed (it may be cached) unless `owned` (a leg
+    just built for this merge, which may become the line itself)."""
     oracle, d_health, d_free, low, high = leg
     line = lines.get(oracle)
     if line is None:
-        lines[oracle] = list(leg)
+        lines[oracle] = leg if owned else list(leg)
         return
     line[1] += d_health
     line[2] += d_free

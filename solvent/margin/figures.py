@@ -36,7 +36,7 @@ from ..domain.rounding import Figure, pair_quotient_to_units, pair_to_units, rou
 from ..domain.specs import MarketSpec, Tier
 from ..domain.values import Value
 
-_INT_SCALES = [10**d for d in range(40)]
+_INT_SCALES: Final[list[int]] = [10**d for d in range(40)]  # (typed: `10**d` is `Any`)
 _value_units = rounder(Figure.WEIGHTED_VALUE)
 assert rounder(Figure.COLLATERAL_VALUE) is _value_units
 

@@ -7,6 +7,9 @@
  *   margins(margins, record, moving, rows)               margin = sign x constant + moving - band
  *   shift(margins, record, shifts) -> list of flagged rows  (HealthScreen.shift's loop)
  *   flush(screen arrays..., staged, ...) -> rows left to Python  (HealthScreen.flush's common case)
+ *   retier(screen arrays..., row, oracle, line, shift, ...) -> 1, 0 or -1  (HealthScreen.retier's)
+ *   restate(screen arrays..., row, oracle, line, health, free, ...) -> 1, 0 or -1  (HealthScreen.restate's
+ *                                                                   common case)
  *
  * Each is a loop of `solvent/risk/kernels.py` (`_tick_loop`, `_scatter_loop`,
  * `_margins_loop`) or of `HealthScreen.shift` written out, with the same IEEE operations in
@@ -328,27 +331,31 @@ typedef struct {
 } ColumnBuffers;
 
 static const char *const column_fields[4] = {"slope_h", "slope_f", "low", "high"};
-/* the same names as interned strings, made once at import (a lookup by C string makes a new
- * string object each time: it was 44 % of a flush touching 200 columns) */
-static PyObject *column_field_names[4];
+
+/* The first `count` of the (slope_h, slope_f, low, high) arrays of the column of `oracle`:
+ * `columns` is the screen's list of (slope_h, slope_f, low, high, rows) tuples, one per
+ * oracle (`_column_arrays`). */
+static int acquire_fields(PyObject *columns, long oracle, Buffer *arrays, int count) {
+    PyObject *owner = PyList_GET_ITEM(columns, oracle);
+    if (!PyTuple_Check(owner) || PyTuple_GET_SIZE(owner) != 5) {
+        PyErr_SetString(PyExc_TypeError, "a column must be the tuple of its four float arrays and its rows");
+        return -1;
+    }
+    for (int i = 0; i < count; i++) {
+        if (acquire(PyTuple_GET_ITEM(owner, i), &arrays[i], 'd', 1, column_fields[i]) != 0) {
+            release(arrays, i + 1);
+            return -1;
+        }
+    }
+    return 0;
+}
 
 static int acquire_column(PyObject *columns, long oracle, ColumnBuffers *column) {
     if (column->acquired) {
         return 0;
     }
-    PyObject *owner = PyList_GET_ITEM(columns, oracle);
-    for (int i = 0; i < 4; i++) {
-        PyObject *array = PyObject_GetAttr(owner, column_field_names[i]);
-        if (array == NULL) {
-            release(column->arrays, i);
-            return -1;
-        }
-        int failed = acquire(array, &column->arrays[i], 'd', 1, column_fields[i]);
-        Py_DECREF(array); /* the column keeps the array alive while the view is held */
-        if (failed) {
-            release(column->arrays, i + 1);
-            return -1;
-        }
+    if (acquire_fields(columns, oracle, column->arrays, 4) != 0) {
+        return -1;
     }
     column->acquired = 1;
     return 0;
@@ -387,8 +394,10 @@ static int read_number(PyObject *object, double *out) {
  * writes only its own row and its own slots.
  *
  * staged: dict row -> None | (health, free, health_negative, free_negative, lines, terms, quantum)
- * line_count: bytes per row; line_oracle, line_slot: int32 [row * width + j]; columns: the
- * OracleColumn of each oracle; prices: list of floats.
+ * line_count: bytes per row; line_oracle, line_slot: int32 [row * width + j]; columns: per
+ * oracle, its column's (slope_h, slope_f, low, high, rows) arrays (the screen's `_column_arrays`:
+ * read from a list, where looking up a column object's attributes cost more than a short
+ * row's whole write); prices: list of floats.
  */
 static PyObject *flush(PyObject *self, PyObject *args) {
     PyObject *objects[2];
@@ -636,6 +645,391 @@ static PyObject *flush(PyObject *self, PyObject *args) {
     return left;
 }
 
+/* A written row of the screen, for retier and restate: the arrays both read and write, the
+ * row's lines in the packed index. Arguments 0-6 of both: margins, record, line_count,
+ * line_oracle, line_slot, columns (the screen's `_column_arrays`), prices. */
+typedef struct {
+    Buffer arrays[2]; /* margins, record */
+    Py_buffer counts, oracles, slots;
+    int got_counts, got_oracles, got_slots;
+    PyObject *columns, *prices;
+    Py_ssize_t capacity, oracle_count, count;
+    double *health_margins, *free_margins, *record; /* record: the row's five */
+    int *line_oracle, *line_slot;                  /* the row's lines */
+    unsigned char *line_count;                     /* the row's count */
+} WrittenRow;
+
+static void close_row(WrittenRow *written) {
+    if (written->got_slots) {
+        PyBuffer_Release(&written->slots);
+    }
+    if (written->got_oracles) {
+        PyBuffer_Release(&written->oracles);
+    }
+    if (written->got_counts) {
+        PyBuffer_Release(&written->counts);
+    }
+    release(written->arrays, 2);
+}
+
+/* 0 with `written` open; -1 with an exception set (everything released). Reads the row's
+ * line count; its lines' oracles are checked to be columns with a float price. */
+static int open_row(WrittenRow *written, PyObject *const *args, Py_ssize_t row, Py_ssize_t oracle,
+                    Py_ssize_t width, const char *name) {
+    memset(written, 0, sizeof(*written));
+    written->columns = args[5];
+    written->prices = args[6];
+    if (!PyList_Check(written->columns) || !PyList_Check(written->prices)) {
+        PyErr_Format(PyExc_TypeError, "%s: columns and prices must be lists", name);
+        return -1;
+    }
+    static const char *const names[2] = {"margins", "record"};
+    PyObject *objects[2] = {args[0], args[1]};
+    if (acquire_all(objects, written->arrays, "dd", names, 2, 2) != 0) {
+        return -1;
+    }
+    int flags = PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE;
+    written->got_counts = PyObject_GetBuffer(args[2], &written->counts, flags) == 0;
+    written->got_oracles = written->got_counts &&
+                           PyObject_GetBuffer(args[3], &written->oracles, flags | PyBUF_FORMAT) == 0;
+    written->got_slots = written->got_oracles &&
+                         PyObject_GetBuffer(args[4], &written->slots, flags | PyBUF_FORMAT) == 0;
+    if (!written->got_slots) {
+        close_row(written);
+        return -1;
+    }
+    Py_ssize_t capacity = items(&written->arrays[0]) / 2;
+    Py_ssize_t oracle_count = PyList_GET_SIZE(written->columns);
+    if (written->oracles.itemsize != 4 || written->slots.itemsize != 4 || written->counts.itemsize != 1 ||
+        items(&written->arrays[1]) < 5 * capacity || width <= 0 || written->counts.len < capacity ||
+        written->oracles.len / 4 < capacity * width || written->slots.len / 4 < capacity * width ||
+        PyList_GET_SIZE(written->prices) < oracle_count || row < 0 || row >= capacity || oracle < 0 ||
+        oracle >= oracle_count) {
+        close_row(written);
+        PyErr_Format(PyExc_ValueError, "%s: the screen's arrays or the row do not match", name);
+        return -1;
+    }
+    written->capacity = capacity;
+    written->oracle_count = oracle_count;
+    written->line_count = (unsigned char *)written->counts.buf + row;
+    written->count = *written->line_count;
+    written->health_margins = (double *)written->arrays[0].view.buf;
+    written->free_margins = written->health_margins + capacity;
+    written->record = (double *)written->arrays[1].view.buf + 5 * row;
+    written->line_oracle = (int *)written->oracles.buf + row * width;
+    written->line_slot = (int *)written->slots.buf + row * width;
+    if (!PyFloat_Check(PyList_GET_ITEM(written->prices, oracle))) {
+        written->count = 0; /* (not of the expected shape: left to Python) */
+    }
+    for (Py_ssize_t j = 0; j < written->count; j++) {
+        int index = written->line_oracle[j];
+        if (index < 0 || index >= oracle_count || !PyFloat_Check(PyList_GET_ITEM(written->prices, index))) {
+            written->count = 0;
+        }
+    }
+    return 0;
+}
+
+/* The stored slopes of the row's line j (its column's slot), or -1 with an exception set. */
+static int stored_slopes(WrittenRow *written, Py_ssize_t j, double *slope_h, double *slope_f, const char *name) {
+    Buffer slopes[2] = {{{0}}}; /* (only the slopes are read) */
+    if (acquire_fields(written->columns, written->line_oracle[j], slopes, 2) != 0) {
+        return -1;
+    }
+    Py_ssize_t at = written->line_slot[j];
+    if (at < 0 || at >= items(&slopes[0]) || at >= items(&slopes[1])) {
+        release(slopes, 2);
+        PyErr_Format(PyExc_ValueError, "%s: a line's slot is outside its column", name);
+        return -1;
+    }
+    *slope_h = ((double *)slopes[0].view.buf)[at];
+    *slope_f = ((double *)slopes[1].view.buf)[at];
+    release(slopes, 2);
+    return 0;
+}
+
+/* Rewrite the line at `slot` of the column of `oracle`, or -1 with an exception set. */
+static int write_line(WrittenRow *written, Py_ssize_t oracle, Py_ssize_t slot, double slope_h, double slope_f,
+                      double low, double high, const char *name) {
+    ColumnBuffers target = {{{{0}}}};
+    if (acquire_column(written->columns, oracle, &target) != 0) {
+        return -1;
+    }
+    for (int i = 0; i < 4; i++) {
+        if (slot < 0 || slot >= items(&target.arrays[i])) {
+            release(target.arrays, 4);
+            PyErr_Format(PyExc_ValueError, "%s: a line's slot is outside its column", name);
+            return -1;
+        }
+    }
+    ((double *)target.arrays[0].view.buf)[slot] = slope_h;
+    ((double *)target.arrays[1].view.buf)[slot] = slope_f;
+    ((double *)target.arrays[2].view.buf)[slot] = low;
+    ((double *)target.arrays[3].view.buf)[slot] = high;
+    release(target.arrays, 4);
+    return 0;
+}
+
+static PyObject *append_name; /* "append", interned at import */
+
+/* Append a line to the column of `oracle` as OracleColumn.append does (rows, slope_h, slope_f,
+ * low, high, in that order); its slot, or -1 with an exception set. */
+static Py_ssize_t append_line(WrittenRow *written, Py_ssize_t oracle, Py_ssize_t row, double slope_h,
+                              double slope_f, double low, double high) {
+    PyObject *owner = PyList_GET_ITEM(written->columns, oracle);
+    if (!PyTuple_Check(owner) || PyTuple_GET_SIZE(owner) != 5) {
+        PyErr_SetString(PyExc_TypeError, "a column must be the tuple of its four float arrays and its rows");
+        return -1;
+    }
+    PyObject *values[5] = {PyLong_FromSsize_t(row), PyFloat_FromDouble(slope_h), PyFloat_FromDouble(slope_f),
+                           PyFloat_FromDouble(low), PyFloat_FromDouble(high)};
+    static const int order[5] = {4, 0, 1, 2, 3}; /* the tuple's index of rows, slope_h, ... */
+    int failed = 0;
+    for (int i = 0; i < 5; i++) {
+        failed = failed || values[i] == NULL;
+    }
+    for (int i = 0; i < 5 && !failed; i++) {
+        PyObject *done = PyObject_CallMethodObjArgs(PyTuple_GET_ITEM(owner, order[i]), append_name, values[i], NULL);
+        failed = done == NULL;
+        Py_XDECREF(done);
+    }
+    for (int i = 0; i < 5; i++) {
+        Py_XDECREF(values[i]);
+    }
+    if (failed) {
+        return -1;
+    }
+    Py_ssize_t length = PyObject_Length(PyTuple_GET_ITEM(owner, 4));
+    return length < 0 ? -1 : length - 1;
+}
+
+static int read_doubles(PyObject *const *args, Py_ssize_t count, double *out) {
+    for (Py_ssize_t i = 0; i < count; i++) {
+        out[i] = PyFloat_AsDouble(args[i]);
+        if (out[i] == -1.0 && PyErr_Occurred()) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/*
+ * retier(margins, record, line_count, line_oracle, line_slot, columns, prices, row, oracle,
+ *        slope_h, slope_f, low, high, shift_health, low_factor, high_factor, relative_band,
+ *        width) -> 1 (carried), 0 (refused: evaluate exactly) or -1 (left to Python)
+ *
+ * HealthScreen.retier for a written row whose lines are in the packed index (not an
+ * overflow row, which gives -1, as does anything not of the expected shape), the same
+ * operations in the same order. The caller has checked that the row is not staged. Nothing
+ * is written unless the row is carried.
+ */
+static PyObject *retier(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 18) {
+        PyErr_SetString(PyExc_TypeError, "retier takes 18 arguments");
+        return NULL;
+    }
+    Py_ssize_t row = PyNumber_AsSsize_t(args[7], PyExc_OverflowError);
+    Py_ssize_t oracle = PyNumber_AsSsize_t(args[8], PyExc_OverflowError);
+    Py_ssize_t width = PyNumber_AsSsize_t(args[17], PyExc_OverflowError);
+    double floats[8]; /* line_h, line_f, low, high, shift_health, low_factor, high_factor, relative_band */
+    if (PyErr_Occurred() || read_doubles(args + 9, 8, floats) != 0) {
+        return NULL;
+    }
+    double line_h = floats[0], line_f = floats[1], line_low = floats[2], line_high = floats[3];
+    double shift_health = floats[4], low_factor = floats[5], high_factor = floats[6], relative_band = floats[7];
+    WrittenRow written;
+    if (open_row(&written, args, row, oracle, width, "retier") != 0) {
+        return NULL;
+    }
+    long result = -1;
+    Py_ssize_t slot = -1;
+    for (Py_ssize_t j = 0; j < written.count; j++) {
+        if (written.line_oracle[j] == oracle) {
+            slot = written.line_slot[j];
+        }
+    }
+    if (written.count == 0) {
+        goto done; /* an overflow row, or none: Python's */
+    }
+    result = 0;
+    if (slot < 0) {
+        goto done;
+    }
+    double *record = written.record;
+    double sign_h = record[2];
+    double sign_f = record[3];
+    double price = PyFloat_AS_DOUBLE(PyList_GET_ITEM(written.prices, oracle));
+    double low = line_low > 0 ? line_low * low_factor : line_low;
+    double high = line_high * high_factor;
+    if (!(low < price && price <= high)) {
+        goto done;
+    }
+    double moving_h = 0.0, moving_f = 0.0, spread = 0.0;
+    for (Py_ssize_t j = 0; j < written.count; j++) {
+        int index = written.line_oracle[j];
+        double s_h, s_f;
+        if (index == oracle) {
+            s_h = line_h;
+            s_f = line_f;
+        } else {
+            double stored_h, stored_f;
+            if (stored_slopes(&written, j, &stored_h, &stored_f, "retier") != 0) {
+                goto done;
+            }
+            s_h = sign_h * stored_h;
+            s_f = sign_f * stored_f;
+        }
+        double value = PyFloat_AS_DOUBLE(PyList_GET_ITEM(written.prices, index));
+        double product_h = s_h * value;
+        double product_f = s_f * value;
+        moving_h = moving_h + product_h;
+        moving_f = moving_f + product_f;
+        double spread_h = fabs(s_h) * value;
+        double spread_f = fabs(s_f) * value;
+        spread = spread + (spread_h + spread_f);
+    }
+    double const_h = record[0] + shift_health;
+    double const_f = record[1];
+    double health = const_h + moving_h;
+    double free = const_f + moving_f;
+    double magnitudes = (spread + fabs(health)) + fabs(free);
+    double band = record[4] + relative_band * magnitudes;
+    double margin_h = sign_h * health - band;
+    double margin_f = sign_f * free - band;
+    if (!(margin_h > 0.0 && margin_f > 0.0)) {
+        goto done;
+    }
+    if (write_line(&written, oracle, slot, sign_h * line_h, sign_f * line_f, low, high, "retier") != 0) {
+        goto done;
+    }
+    written.health_margins[row] = margin_h;
+    written.free_margins[row] = margin_f;
+    record[0] = const_h;
+    record[4] = band;
+    result = 1;
+done:
+    close_row(&written);
+    if (PyErr_Occurred()) {
+        return NULL;
+    }
+    return PyLong_FromLong(result);
+}
+
+/*
+ * restate(margins, record, line_count, line_oracle, line_slot, columns, prices, row, oracle,
+ *         slope_h, slope_f, low, high, health, free, carried, terms, quantum, low_factor,
+ *         high_factor, relative_band, width) -> 1 (written), 0 (refused: evaluate exactly)
+ *         or -1 (left to Python)
+ *
+ * HealthScreen.restate's common cases, the same operations in the same order: a written row
+ * in the packed index keeping its line in `oracle` (a trade in a market the account holds),
+ * rewritten in place, or gaining one (a market it did not hold), appended to the column and
+ * recorded after the row's lines. A row losing its line in `oracle`, an overflow row, one
+ * that the new line would make one, and anything not of the expected shape give -1. The caller has checked that
+ * the row is not staged. Nothing is written unless the row is.
+ */
+static PyObject *restate(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 22) {
+        PyErr_SetString(PyExc_TypeError, "restate takes 22 arguments");
+        return NULL;
+    }
+    Py_ssize_t row = PyNumber_AsSsize_t(args[7], PyExc_OverflowError);
+    Py_ssize_t oracle = PyNumber_AsSsize_t(args[8], PyExc_OverflowError);
+    Py_ssize_t terms = PyNumber_AsSsize_t(args[16], PyExc_OverflowError);
+    Py_ssize_t width = PyNumber_AsSsize_t(args[21], PyExc_OverflowError);
+    double first[7]; /* line_h, line_f, low, high, health, free, carried */
+    double last[4];  /* quantum, low_factor, high_factor, relative_band */
+    if (PyErr_Occurred() || read_doubles(args + 9, 7, first) != 0 || read_doubles(args + 17, 4, last) != 0) {
+        return NULL;
+    }
+    if (terms < 0 || terms >= (1LL << 52)) {
+        PyErr_SetString(PyExc_ValueError, "restate: terms out of range");
+        return NULL;
+    }
+    double line_h = first[0], line_f = first[1], line_low = first[2], line_high = first[3];
+    double health = first[4], free = first[5], carried = first[6];
+    double quantum = last[0], low_factor = last[1], high_factor = last[2], relative_band = last[3];
+    WrittenRow written;
+    if (open_row(&written, args, row, oracle, width, "restate") != 0) {
+        return NULL;
+    }
+    long result = -1;
+    Py_ssize_t slot = -1;
+    for (Py_ssize_t j = 0; j < written.count; j++) {
+        if (written.line_oracle[j] == oracle) {
+            slot = written.line_slot[j];
+        }
+    }
+    if (written.count == 0 || (slot < 0 && written.count + 1 > width)) {
+        goto done; /* an overflow row, none, or one that a new line would make one: Python's */
+    }
+    double moving_h = 0.0, moving_f = 0.0, spread = 0.0;
+    for (Py_ssize_t j = 0; j < written.count; j++) {
+        int index = written.line_oracle[j];
+        if (index == oracle) {
+            continue;
+        }
+        double s_h, s_f;
+        if (stored_slopes(&written, j, &s_h, &s_f, "restate") != 0) {
+            goto done;
+        }
+        double value = PyFloat_AS_DOUBLE(PyList_GET_ITEM(written.prices, index));
+        double product_h = s_h * value;
+        double product_f = s_f * value;
+        moving_h = moving_h + product_h;
+        moving_f = moving_f + product_f;
+        double spread_h = fabs(s_h) * value;
+        double spread_f = fabs(s_f) * value;
+        spread = spread + (spread_h + spread_f);
+    }
+    double price = PyFloat_AS_DOUBLE(PyList_GET_ITEM(written.prices, oracle));
+    double product_h = line_h * price;
+    double product_f = line_f * price;
+    moving_h = moving_h + product_h;
+    moving_f = moving_f + product_f;
+    double spread_h = fabs(line_h) * price;
+    double spread_f = fabs(line_f) * price;
+    spread = spread + (spread_h + spread_f);
+    double magnitudes = (spread + fabs(health)) + fabs(free);
+    double relative = relative_band * magnitudes;
+    double rounding = (double)(terms + 2) * quantum;
+    double band = (relative + rounding) + carried;
+    result = 0;
+    if (!(health - band > 0.0 && free - band > 0.0)) {
+        goto done;
+    }
+    double low = line_low > 0 ? line_low * low_factor : line_low;
+    double high = line_high * high_factor;
+    if (slot >= 0) {
+        if (write_line(&written, oracle, slot, line_h, line_f, low, high, "restate") != 0) {
+            goto done;
+        }
+    } else { /* a market the row had no line in: appended, and recorded after its lines */
+        Py_ssize_t appended = append_line(&written, oracle, row, line_h, line_f, low, high);
+        if (appended < 0) {
+            goto done;
+        }
+        written.line_oracle[written.count] = (int)oracle;
+        written.line_slot[written.count] = (int)appended;
+        *written.line_count = (unsigned char)(written.count + 1);
+    }
+    written.health_margins[row] = health - band;
+    written.free_margins[row] = free - band;
+    double *record = written.record;
+    record[0] = health - moving_h;
+    record[1] = free - moving_f;
+    record[2] = 1.0;
+    record[3] = 1.0;
+    record[4] = band;
+    result = 1;
+done:
+    close_row(&written);
+    if (PyErr_Occurred()) {
+        return NULL;
+    }
+    return PyLong_FromLong(result);
+}
+
 static PyMethodDef methods[] = {
     {"tick", tick, METH_VARARGS, "tick(margins, rows, slope_h, slope_f, low, high, delta, price) -> candidate rows"},
     {"scatter", scatter, METH_VARARGS, "scatter(moving, rows, slope_h, slope_f, price): moving[row] += slope x price"},
@@ -643,6 +1037,12 @@ static PyMethodDef methods[] = {
     {"shift", shift, METH_VARARGS, "shift(margins, record, shifts) -> flagged rows: move rows by known amounts"},
     {"flush", flush, METH_VARARGS, "flush(margins, record, line_count, line_oracle, line_slot, overflow, columns, prices, staged, "
                                    "width, low_factor, high_factor, relative_band) -> rows left to Python"},
+    {"retier", (PyCFunction)(void (*)(void))retier, METH_FASTCALL, "retier(margins, record, line_count, line_oracle, line_slot, columns, prices, row, oracle, "
+                                     "slope_h, slope_f, low, high, shift_health, low_factor, high_factor, relative_band, "
+                                     "width) -> 1 carried, 0 refused, -1 left to Python"},
+    {"restate", (PyCFunction)(void (*)(void))restate, METH_FASTCALL, "restate(margins, record, line_count, line_oracle, line_slot, columns, prices, row, "
+                                       "oracle, slope_h, slope_f, low, high, health, free, carried, terms, quantum, "
+                                       "low_factor, high_factor, relative_band, width) -> 1 written, 0 refused, -1 left to Python"},
     {NULL, NULL, 0, NULL},
 };
 
@@ -651,12 +1051,10 @@ static struct PyModuleDef module = {
 };
 
 PyMODINIT_FUNC PyInit__native(void) {
-    for (int i = 0; i < 4; i++) {
-        if (column_field_names[i] == NULL) {
-            column_field_names[i] = PyUnicode_InternFromString(column_fields[i]);
-            if (column_field_names[i] == NULL) {
-                return NULL;
-            }
+    if (append_name == NULL) {
+        append_name = PyUnicode_InternFromString("append");
+        if (append_name == NULL) {
+            return NULL;
         }
     }
     return PyModule_Create(&module);

@@ -229,8 +229,15 @@ def flush_native(screen: Any, staged: dict, width: int, low_factor: float, high_
     and returns the other rows, in staged order, for the Python loop (the same operations,
     so the same bits either way)."""
     return _NATIVE.flush(screen.margins, screen.record, screen._line_count, screen._line_oracle, screen._line_slot,
-                         screen._overflow, screen.columns, screen.prices, staged, width, low_factor, high_factor,
+                         screen._overflow, screen._column_arrays, screen.prices, staged, width, low_factor, high_factor,
                          relative_band)
+
+
+def native_function(name: str) -> Any:
+    """The C function `name` of `_native.c` (None without the C kernels), for a caller that
+    calls it per row, where a Python-level wrapper would cost more than the function (the
+    screen's `retier`)."""
+    return getattr(_NATIVE, name, None) if _NATIVE is not None else None
 
 
 def select(name: str | None = None) -> tuple[str, Kernel]:

@@ -45,7 +45,7 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 from mypy_extensions import mypyc_attr
@@ -54,11 +54,16 @@ from . import kernels
 
 REANCHOR_EVERY = 4096
 #: lines a row keeps in the packed per-row index; a row with more keeps them in a dict
-WIDTH = 8
-RELATIVE_BAND = 1e-9
+WIDTH: Final = 8
+RELATIVE_BAND: Final = 1e-9
 #: Tier intervals are shrunk by this relative amount, so that a price on a boundary is a candidate.
-EDGE = 1e-12
+EDGE: Final = 1e-12
 _INF = float("inf")
+
+#: `HealthScreen.retier` and `restate` in C (`_native.c`), called per row without a
+#: Python-level wrapper; None without the C kernels
+_RETIER_NATIVE: Any = kernels.native_function("retier")
+_RESTATE_NATIVE: Any = kernels.native_function("restate")
 
 #: (oracle index, slope_health, slope_free, low, high): a tuple or a list
 Line = Sequence[Any]
@@ -138,6 +143,9 @@ class HealthScreen:
         self._ticks = 0
         self._staged: dict[int, tuple | None] = {}
         self.columns: list[OracleColumn] = []
+        #: per oracle, its column's (slope_h, slope_f, low, high, rows) arrays, for the C
+        #: kernels (a column keeps its array objects for life: they grow and shrink in place)
+        self._column_arrays: list[tuple[array, array, array, array, array]] = []
         self.prices = []
         self._line_count = bytearray()
         self._line_oracle = array("i")
@@ -200,7 +208,9 @@ class HealthScreen:
                 return
 
     def add_oracle(self) -> int:
-        self.columns.append(OracleColumn())
+        column = OracleColumn()
+        self.columns.append(column)
+        self._column_arrays.append((column.slope_h, column.slope_f, column.low, column.high, column.rows))
         self.prices.append(0.0)
         return len(self.columns) - 1
 
@@ -364,7 +374,16 @@ class HealthScreen:
         longer depends on that oracle), its estimates `health` and `free`. The band is the
         usual one plus `carried`, which bounds the error the estimates already carry. Written only if both figures
         are then provably positive; returns whether it was (if not, evaluate the row exactly).
-        A row staged since it was judged is not rewritten either."""
+        A row staged since it was judged is not rewritten either. With the native kernel,
+        the common cases (a row in the packed index keeping its line in `oracle`, or gaining
+        one) are done in C (`_native.restate`, the same operations: the same bits)."""
+        if self.kernel_name == "native" and line is not None and row not in self._staged:
+            written: int = _RESTATE_NATIVE(self._margin_view, self._record_view, self._line_count,
+                                           self._line_oracle, self._line_slot, self._column_arrays, self.prices, row,
+                                           oracle, line[1], line[2], line[3], line[4], health, free, carried, terms,
+                                           quantum, 1 + EDGE, 1 - EDGE, RELATIVE_BAND, WIDTH)
+            if written >= 0:
+                return written == 1
         found = self._written_lines(row, oracle)
         if found is None:
             return False
@@ -434,7 +453,15 @@ class HealthScreen:
         RELATIVE_BAND of the new magnitudes for the float error of the new terms.
 
         Written only if both margins are then provably positive and the price inside the
-        new line's interval; returns whether it was (if not, evaluate the row exactly)."""
+        new line's interval; returns whether it was (if not, evaluate the row exactly).
+        With the native kernel, a row whose lines are in the packed index is done in C
+        (`_native.retier`, the same operations: the same bits)."""
+        if self.kernel_name == "native" and row not in self._staged:
+            carried: int = _RETIER_NATIVE(self._margin_view, self._record_view, self._line_count, self._line_oracle,
+                                          self._line_slot, self._column_arrays, self.prices, row, oracle, line[1], line[2],
+                                          line[3], line[4], shift_health, 1 + EDGE, 1 - EDGE, RELATIVE_BAND, WIDTH)
+            if carried >= 0:
+                return carried == 1
         found = self._written_lines(row, oracle)
         if found is None or found[1] < 0:
             return False

@@ -3,6 +3,7 @@ names beginning with `@` are system accounts (SPEC §6: `@insurance`, `@fees`, `
 
 from __future__ import annotations
 
+import re
 import string
 
 import pytest
@@ -16,6 +17,7 @@ from solvent.domain.ids import (
     MAX_ID_LENGTH,
     check_account_id,
     check_id,
+    is_plain_id,
     is_system,
     isolated_wallet,
     pnl_pool,
@@ -122,3 +124,17 @@ def test_isolated_wallet_name_of_the_insurance_account_is_not_a_pnl_pool():
     wallet = isolated_wallet(INSURANCE, "BTC-PERP")
     assert not wallet.startswith("@pnl:")
     assert wallet != pnl_pool("BTC-PERP")
+
+
+#: SPEC §1's rule as a regular expression: what `is_plain_id` must agree with
+_ID_RULE = re.compile(r"[A-Za-z0-9_\-.:]{1,128}\Z")
+#: near misses: every id character, and characters that look like them or are not ASCII
+_ID_ALPHABET = st.sampled_from(string.ascii_letters + string.digits + "_-.:" + " /@\t\n\x00é٣²Ａ-\u200b")
+
+
+@given(st.one_of(st.text(_ID_ALPHABET, max_size=140), st.text(max_size=12),
+                 st.integers(0, 3).map(lambda extra: "a" * (MAX_ID_LENGTH - 1 + extra))))
+def test_is_plain_id_is_the_spec_rule(text):
+    """The id check strips the allowed characters instead of matching a regular expression:
+    the same answer on every text, non-ASCII digits and letters, lengths 127 to 130 included."""
+    assert is_plain_id(text) == (_ID_RULE.match(text) is not None)

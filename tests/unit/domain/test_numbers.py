@@ -7,6 +7,7 @@ without exponent.
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import pytest
@@ -18,6 +19,7 @@ from solvent.domain.numbers import (
     format_decimal,
     format_exact,
     format_units,
+    is_plain_decimal,
     parse_decimal,
 )
 
@@ -262,3 +264,17 @@ def test_format_units_text_denotes_units_times_ten_to_minus_decimals(units, deci
         assert len(text.split(".")[1]) == decimals
     else:
         assert "." not in text
+
+
+_PLAIN_RULE = re.compile(r"[0-9]{1,18}(?:\.[0-9]{1,18})?\Z")
+
+
+@given(st.one_of(st.text(st.sampled_from("0123456789.-+eE ٣²\n"), max_size=40),
+                 st.builds(lambda whole, fraction: whole + "." + fraction,
+                           st.text(st.sampled_from("0123456789"), max_size=20),
+                           st.text(st.sampled_from("0123456789"), max_size=20))))
+def test_is_plain_decimal_is_the_regular_expression(text):
+    """The plain-number fast path of `parse_decimal` agrees with `[0-9]{1,18}(\\.[0-9]{1,18})?`
+    on every text: 18 and 19 digits on either side, points without digits, signs, exponents,
+    non-ASCII digits."""
+    assert is_plain_decimal(text) == (_PLAIN_RULE.match(text) is not None)

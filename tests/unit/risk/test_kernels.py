@@ -379,3 +379,118 @@ def test_the_c_flush_takes_an_overflow_row_whose_lines_keep_their_order():
     assert [screen.columns[i].slope_f[0] for i in range(oracles)] == [3.0] * oracles
     shuffled = (4.0, 4.0, False, False, [[i, 2.0, 3.0, 0.0, INF] for i in reversed(range(oracles))], 30, 1e-6)
     assert kernels.flush_native(screen, {row: shuffled}, WIDTH, 1.0, 1.0, 1e-9) == [row]
+
+
+@st.composite
+def retier_cases(draw):
+    """Written rows with lines in a few oracles (some rows with more than WIDTH: overflow),
+    then retier calls with random new lines, shifts and prices."""
+    oracles = draw(st.integers(1, WIDTH + 2))
+    rows = []
+    for _ in range(draw(st.integers(1, 8))):
+        chosen = draw(st.lists(st.integers(0, oracles - 1), unique=True, min_size=1, max_size=oracles))
+        if draw(st.integers(0, 5)) == 0:
+            chosen = list(range(oracles))  # (more than WIDTH of them: an overflow row)
+        lines = [[oracle, draw(line_floats), draw(line_floats), draw(st.one_of(st.just(0.0), st.floats(0, 500))),
+                  draw(st.one_of(st.just(INF), st.floats(0, 900)))] for oracle in chosen]
+        rows.append((draw(line_floats), draw(line_floats), draw(st.booleans()), draw(st.booleans()), lines,
+                     draw(st.integers(0, 40)), draw(st.sampled_from((1e-6, 1e-2, 1.0)))))
+    prices = [draw(st.floats(0.01, 1e5)) for _ in range(oracles)]
+    calls = [(draw(st.integers(0, len(rows) - 1)), draw(st.integers(0, oracles - 1)),
+              [0, draw(line_floats), draw(line_floats), draw(st.one_of(st.just(0.0), st.floats(0, 500))),
+               draw(st.one_of(st.just(INF), st.floats(0, 900)))],
+              draw(st.floats(-1e4, 1e4)), draw(st.floats(0.01, 1e5)), draw(st.booleans()))
+             for _ in range(draw(st.integers(1, 12)))]
+    return oracles, prices, rows, calls
+
+
+#: retier calls the C kernel carried during the property test below (checked: not vacuous)
+_CARRIED_IN_C: list[int] = []
+
+
+@native_only
+@settings(max_examples=300, deadline=None)
+@given(retier_cases(), st.booleans())
+def test_the_c_retier_is_the_loops_retier_bit_for_bit(case, narrow):
+    """A row carried across a tier boundary by `HealthScreen.retier`: on the numpy kernel in
+    Python, on the C kernel in C (rows in the packed index) or in Python (overflow rows,
+    staged rows): the same answers, margins, records and columns, call after call, with
+    prices moving between calls."""
+    oracles, prices, rows, calls = case
+    screens = [HealthScreen(capacity=2, kernel=name) for name in ("numpy", "native")]
+    for screen in screens:
+        for _ in range(oracles):
+            screen.add_oracle()
+        for index, price in enumerate(prices):
+            screen.set_price(index, price)
+        for entry in rows:
+            screen.anchor(screen.new_row(), *entry)
+        screen.flush()
+    for row, oracle, line, shift_health, price, stage in calls:
+        line[0] = oracle
+        answers = []
+        for screen in screens:
+            screen.prices[oracle] = price
+            if stage and row == 0:  # a row staged since it was written: never carried
+                screen.anchor(row, *rows[0])
+            answers.append(screen.retier(row, oracle, line, shift_health))
+        assert answers[0] == answers[1]
+        _CARRIED_IN_C.append(answers[1] and screens[1]._line_count[row] > 0)
+        assert _screen_state(screens[0]) == _screen_state(screens[1])
+        for screen in screens:
+            screen.flush()
+
+
+@native_only
+def test_the_retier_comparison_above_carried_rows_in_c():
+    assert sum(_CARRIED_IN_C) > 20
+
+
+#: restate calls the C kernel wrote during the property test below, and of those the ones that
+#: appended a line (checked: not vacuous)
+_RESTATED_IN_C: list[int] = []
+_APPENDED_IN_C: list[int] = []
+
+
+@native_only
+@settings(max_examples=300, deadline=None)
+@given(retier_cases(), st.lists(st.tuples(st.floats(-1e6, 1e6), st.floats(-1e6, 1e6), st.floats(0, 10),
+                                          st.integers(0, 40), st.sampled_from((1e-6, 1e-2, 1.0)), st.booleans()),
+                                min_size=12, max_size=12))
+def test_the_c_restate_is_the_loops_restate_bit_for_bit(case, figures):
+    """A row restated after a trade (`HealthScreen.restate`): on the numpy kernel in Python,
+    on the C kernel in C (a row in the packed index keeping its line in the oracle) or in
+    Python (a line appended or dropped, an overflow row, a staged row): the same answers,
+    margins, records, columns and line index, call after call."""
+    oracles, prices, rows, calls = case
+    screens = [HealthScreen(capacity=2, kernel=name) for name in ("numpy", "native")]
+    for screen in screens:
+        for _ in range(oracles):
+            screen.add_oracle()
+        for index, price in enumerate(prices):
+            screen.set_price(index, price)
+        for entry in rows:
+            screen.anchor(screen.new_row(), *entry)
+        screen.flush()
+    for (row, oracle, line, _, price, stage), (health, free, carried, terms, quantum, drop) in zip(calls, figures):
+        line[0] = oracle
+        answers = []
+        for screen in screens:
+            screen.prices[oracle] = price
+            if stage and row == 0:  # a row staged since it was judged: never rewritten
+                screen.anchor(row, *rows[0])
+            held = any(index == oracle for index, _ in screen._lines_of(row))
+            answers.append(screen.restate(row, oracle, None if drop else line, health, free, carried, terms, quantum))
+        assert answers[0] == answers[1]
+        # (written in C: kept in place, or appended without making the row an overflow one)
+        _RESTATED_IN_C.append(answers[1] and not drop and screens[1]._line_count[row] > 0)
+        _APPENDED_IN_C.append(answers[1] and not drop and not held and screens[1]._line_count[row] > 0)
+        assert _screen_state(screens[0]) == _screen_state(screens[1])
+        for screen in screens:
+            screen.flush()
+
+
+@native_only
+def test_the_restate_comparison_above_wrote_rows_in_c():
+    assert sum(_RESTATED_IN_C) > 20
+    assert sum(_APPENDED_IN_C) > 5
