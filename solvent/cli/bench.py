@@ -34,12 +34,11 @@ this process; nothing here is asserted, only reported.
 from __future__ import annotations
 
 import gc
-import math
 import random
 import resource
 import statistics
 import time
-from decimal import Decimal, localcontext
+from decimal import localcontext
 from typing import Any
 
 import numpy as np
@@ -51,7 +50,7 @@ from ..engine import Engine
 from ..engine.bulk import load_book
 from ..margin.figures import cross_figures, isolated_figures
 from ..risk.screen import HealthScreen
-from ..simulation.bench_book import MAKER_PREFIX, BenchBook, market_id, oracle_id
+from ..simulation.bench_book import MAKER_PREFIX, BenchBook, market_id, oracle_id, price_path, trade_commands
 
 
 def _peak_rss_mb() -> float:
@@ -151,10 +150,7 @@ def run_bench(accounts: int = 1_000_000, markets: int = 200, seed: int = 1, tick
         at_zero.append(int(np.count_nonzero(np.minimum(screen.margins[0, rows], screen.margins[1, rows]) <= 0.0)))
 
     screen.timings, screen.observe = [], observe  # the vector part alone, timed from now on
-    drift = math.log(0.8) / ticks
-    for _ in range(ticks):
-        factor = math.exp(drift + rng.gauss(0.0, 0.002))
-        price = (price * Decimal(str(round(factor, 8)))).quantize(Decimal("0.0001"))
+    for price in price_path(price, ticks, rng):
         command = {"op": "price", "oracle": top_oracle, "price": format(price, "f")}
         started = time.perf_counter()
         events = engine.apply(command)
@@ -200,15 +196,8 @@ def run_bench(accounts: int = 1_000_000, markets: int = 200, seed: int = 1, tick
     traders = ids
     accepted = 0
     started = time.perf_counter()
-    for _ in range(trades):
-        index = min(int(rng.paretovariate(1.0)) - 1, markets - 1)
-        market = market_id(index)
-        step = book.steps[index]
-        mark = state.book.prices[oracle_id(index)]
-        trader, maker = rng.choice(traders), rng.choice(makers)
-        buyer, seller = (trader, maker) if rng.random() < 0.5 else (maker, trader)
-        events = engine.apply({"op": "trade", "market": market, "buyer": buyer, "seller": seller,
-                               "size": format(step * rng.randint(1, 20), "f"), "price": format(mark, "f")})
+    for command in trade_commands(book, state.book.prices, traders, makers, rng, trades):
+        events = engine.apply(command)
         accepted += not (events and events[0]["event"] == "rejected")
     elapsed = time.perf_counter() - started
     result["trades"] = trades

@@ -18,7 +18,10 @@ A third kernel, *native*, is the same loops in C (`_native.c`), built only with 
 compiled build (`tools/install-compiled.sh`). It takes the screen's `array.array` columns as
 they are (no numpy views) and has no compile step at run time, so unlike numba it pays off
 on small columns too: a tick of 1,300 lines costs about a tenth of the numpy kernel's
-instructions (docs/PERFORMANCE.md).
+instructions (docs/PERFORMANCE.md). It also has the screen's per-row work in C: writing
+staged rows (`flush_native`), carrying a row across a tier boundary and restating a trade
+side's row (`_native.retier`, `_native.restate`, called by `HealthScreen` directly through
+`native_function`), each the Python method's operations in the same order.
 
 Every kernel does the same IEEE operations in the same order (a product, then a sum; numba
 compiles without fast-math and the C is built with -ffp-contract=off, so nothing is fused or
