@@ -378,6 +378,19 @@ static int read_number(PyObject *object, double *out) {
     return 0;
 }
 
+/* One line's part of a row's sums at `price`, as the Python loops write it: moving += slope x
+ * price (each figure), spread += |slope_h| x price + |slope_f| x price. */
+static inline void add_line(double slope_h, double slope_f, double price, double *moving_h, double *moving_f,
+                            double *spread) {
+    double product_h = slope_h * price;
+    double product_f = slope_f * price;
+    *moving_h = *moving_h + product_h;
+    *moving_f = *moving_f + product_f;
+    double spread_h = fabs(slope_h) * price;
+    double spread_f = fabs(slope_f) * price;
+    *spread = *spread + (spread_h + spread_f);
+}
+
 /*
  * flush(margins, record, line_count, line_oracle, line_slot, overflow, columns, prices, staged,
  *       width, low_factor, high_factor, relative_band) -> list of rows left to Python
@@ -601,13 +614,7 @@ static PyObject *flush(PyObject *self, PyObject *args) {
             ((double *)column->arrays[2].view.buf)[slot] = line->low > 0 ? line->low * low_factor : line->low;
             ((double *)column->arrays[3].view.buf)[slot] = line->high * high_factor;
             double price = PyFloat_AS_DOUBLE(PyList_GET_ITEM(prices, line->oracle));
-            double product_h = line->slope_h * price;
-            double product_f = line->slope_f * price;
-            moving_h = moving_h + product_h;
-            moving_f = moving_f + product_f;
-            double spread_h = fabs(line->slope_h) * price;
-            double spread_f = fabs(line->slope_f) * price;
-            spread = spread + (spread_h + spread_f);
+            add_line(line->slope_h, line->slope_f, price, &moving_h, &moving_f, &spread);
         }
         double magnitudes = (spread + fabs(health)) + fabs(free);
         double relative = relative_band * magnitudes;
@@ -657,6 +664,7 @@ typedef struct {
     double *health_margins, *free_margins, *record; /* record: the row's five */
     int *line_oracle, *line_slot;                  /* the row's lines */
     unsigned char *line_count;                     /* the row's count */
+    Py_ssize_t slot;                               /* its line's slot in the oracle asked for, or -1 */
 } WrittenRow;
 
 static void close_row(WrittenRow *written) {
@@ -721,10 +729,16 @@ static int open_row(WrittenRow *written, PyObject *const *args, Py_ssize_t row, 
     if (!PyFloat_Check(PyList_GET_ITEM(written->prices, oracle))) {
         written->count = 0; /* (not of the expected shape: left to Python) */
     }
+    written->slot = -1;
     for (Py_ssize_t j = 0; j < written->count; j++) {
         int index = written->line_oracle[j];
         if (index < 0 || index >= oracle_count || !PyFloat_Check(PyList_GET_ITEM(written->prices, index))) {
             written->count = 0;
+            written->slot = -1;
+            break;
+        }
+        if (index == oracle) {
+            written->slot = written->line_slot[j]; /* (the last one, as the Python loops take it) */
         }
     }
     return 0;
@@ -842,12 +856,7 @@ static PyObject *retier(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     }
     long result = -1;
-    Py_ssize_t slot = -1;
-    for (Py_ssize_t j = 0; j < written.count; j++) {
-        if (written.line_oracle[j] == oracle) {
-            slot = written.line_slot[j];
-        }
-    }
+    Py_ssize_t slot = written.slot;
     if (written.count == 0) {
         goto done; /* an overflow row, or none: Python's */
     }
@@ -879,14 +888,7 @@ static PyObject *retier(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
             s_h = sign_h * stored_h;
             s_f = sign_f * stored_f;
         }
-        double value = PyFloat_AS_DOUBLE(PyList_GET_ITEM(written.prices, index));
-        double product_h = s_h * value;
-        double product_f = s_f * value;
-        moving_h = moving_h + product_h;
-        moving_f = moving_f + product_f;
-        double spread_h = fabs(s_h) * value;
-        double spread_f = fabs(s_f) * value;
-        spread = spread + (spread_h + spread_f);
+        add_line(s_h, s_f, PyFloat_AS_DOUBLE(PyList_GET_ITEM(written.prices, index)), &moving_h, &moving_f, &spread);
     }
     double const_h = record[0] + shift_health;
     double const_f = record[1];
@@ -925,8 +927,8 @@ done:
  * in the packed index keeping its line in `oracle` (a trade in a market the account holds),
  * rewritten in place, or gaining one (a market it did not hold), appended to the column and
  * recorded after the row's lines. A row losing its line in `oracle`, an overflow row, one
- * that the new line would make one, and anything not of the expected shape give -1. The caller has checked that
- * the row is not staged. Nothing is written unless the row is.
+ * that the new line would make one, and anything not of the expected shape give -1. The
+ * caller has checked that the row is not staged. Nothing is written unless the row is.
  */
 static PyObject *restate(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     if (nargs != 22) {
@@ -954,12 +956,7 @@ static PyObject *restate(PyObject *self, PyObject *const *args, Py_ssize_t nargs
         return NULL;
     }
     long result = -1;
-    Py_ssize_t slot = -1;
-    for (Py_ssize_t j = 0; j < written.count; j++) {
-        if (written.line_oracle[j] == oracle) {
-            slot = written.line_slot[j];
-        }
-    }
+    Py_ssize_t slot = written.slot;
     if (written.count == 0 || (slot < 0 && written.count + 1 > width)) {
         goto done; /* an overflow row, none, or one that a new line would make one: Python's */
     }
@@ -973,23 +970,10 @@ static PyObject *restate(PyObject *self, PyObject *const *args, Py_ssize_t nargs
         if (stored_slopes(&written, j, &s_h, &s_f, "restate") != 0) {
             goto done;
         }
-        double value = PyFloat_AS_DOUBLE(PyList_GET_ITEM(written.prices, index));
-        double product_h = s_h * value;
-        double product_f = s_f * value;
-        moving_h = moving_h + product_h;
-        moving_f = moving_f + product_f;
-        double spread_h = fabs(s_h) * value;
-        double spread_f = fabs(s_f) * value;
-        spread = spread + (spread_h + spread_f);
+        add_line(s_h, s_f, PyFloat_AS_DOUBLE(PyList_GET_ITEM(written.prices, index)), &moving_h, &moving_f, &spread);
     }
-    double price = PyFloat_AS_DOUBLE(PyList_GET_ITEM(written.prices, oracle));
-    double product_h = line_h * price;
-    double product_f = line_f * price;
-    moving_h = moving_h + product_h;
-    moving_f = moving_f + product_f;
-    double spread_h = fabs(line_h) * price;
-    double spread_f = fabs(line_f) * price;
-    spread = spread + (spread_h + spread_f);
+    add_line(line_h, line_f, PyFloat_AS_DOUBLE(PyList_GET_ITEM(written.prices, oracle)), &moving_h, &moving_f,
+             &spread);
     double magnitudes = (spread + fabs(health)) + fabs(free);
     double relative = relative_band * magnitudes;
     double rounding = (double)(terms + 2) * quantum;

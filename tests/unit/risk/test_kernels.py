@@ -404,19 +404,8 @@ def retier_cases(draw):
     return oracles, prices, rows, calls
 
 
-#: retier calls the C kernel carried during the property test below (checked: not vacuous)
-_CARRIED_IN_C: list[int] = []
-
-
-@native_only
-@settings(max_examples=300, deadline=None)
-@given(retier_cases(), st.booleans())
-def test_the_c_retier_is_the_loops_retier_bit_for_bit(case, narrow):
-    """A row carried across a tier boundary by `HealthScreen.retier`: on the numpy kernel in
-    Python, on the C kernel in C (rows in the packed index) or in Python (overflow rows,
-    staged rows): the same answers, margins, records and columns, call after call, with
-    prices moving between calls."""
-    oracles, prices, rows, calls = case
+def _written_screens(oracles: int, prices: list[float], rows: list[tuple]) -> list[HealthScreen]:
+    """A numpy-kernel screen and a C-kernel screen with the same rows anchored and written."""
     screens = [HealthScreen(capacity=2, kernel=name) for name in ("numpy", "native")]
     for screen in screens:
         for _ in range(oracles):
@@ -426,6 +415,23 @@ def test_the_c_retier_is_the_loops_retier_bit_for_bit(case, narrow):
         for entry in rows:
             screen.anchor(screen.new_row(), *entry)
         screen.flush()
+    return screens
+
+
+#: retier calls the C kernel carried during the property test below (checked: not vacuous)
+_CARRIED_IN_C: list[int] = []
+
+
+@native_only
+@settings(max_examples=300, deadline=None)
+@given(retier_cases())
+def test_the_c_retier_is_the_loops_retier_bit_for_bit(case):
+    """A row carried across a tier boundary by `HealthScreen.retier`: on the numpy kernel in
+    Python, on the C kernel in C (rows in the packed index) or in Python (overflow rows,
+    staged rows): the same answers, margins, records and columns, call after call, with
+    prices moving between calls."""
+    oracles, prices, rows, calls = case
+    screens = _written_screens(oracles, prices, rows)
     for row, oracle, line, shift_health, price, stage in calls:
         line[0] = oracle
         answers = []
@@ -463,15 +469,7 @@ def test_the_c_restate_is_the_loops_restate_bit_for_bit(case, figures):
     Python (a line appended or dropped, an overflow row, a staged row): the same answers,
     margins, records, columns and line index, call after call."""
     oracles, prices, rows, calls = case
-    screens = [HealthScreen(capacity=2, kernel=name) for name in ("numpy", "native")]
-    for screen in screens:
-        for _ in range(oracles):
-            screen.add_oracle()
-        for index, price in enumerate(prices):
-            screen.set_price(index, price)
-        for entry in rows:
-            screen.anchor(screen.new_row(), *entry)
-        screen.flush()
+    screens = _written_screens(oracles, prices, rows)
     for (row, oracle, line, _, price, stage), (health, free, carried, terms, quantum, drop) in zip(calls, figures):
         line[0] = oracle
         answers = []
