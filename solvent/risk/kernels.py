@@ -239,7 +239,7 @@ def flush_native(screen: Any, staged: dict, width: int, low_factor: float, high_
 def native_function(name: str) -> Any:
     """The C function `name` of `_native.c` (None without the C kernels), for a caller that
     calls it per row, where a Python-level wrapper would cost more than the function (the
-    screen's `retier`)."""
+    screen's `retier` and `restate`)."""
     return getattr(_NATIVE, name, None) if _NATIVE is not None else None
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -79,12 +78,15 @@ def test_an_unreachable_postgres_is_a_clear_error(runner, tmp_path):
 def test_a_second_writer_is_refused(tmp_path):
     db = tmp_path / "j.db"
     writer = subprocess.Popen([sys.executable, "-c", "from solvent.cli.main import main; main()",
-                               "replay", "-", "--db", str(db)], stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+                               "replay", "-", "--db", str(db), "--events-out", "-", "-q"],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert writer.stdin is not None and writer.stdout is not None
     try:
-        deadline = time.time() + 30
-        while not db.exists() and time.time() < deadline:
-            time.sleep(0.05)
-        time.sleep(0.5)
+        # the writer answers a line only once it is journaled: it holds the journal by then
+        # (a fixed wait instead lost the race on a loaded machine)
+        writer.stdin.write(b"not json\n")
+        writer.stdin.flush()
+        assert json.loads(writer.stdout.readline())["code"] == "malformed_json"
         second = subprocess.run([sys.executable, "-c", "from solvent.cli.main import main; main()",
                                  "replay", str(QUICKSTART), "--db", str(db)], capture_output=True, timeout=60)
         assert second.returncode == 3
