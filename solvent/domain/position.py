@@ -110,14 +110,18 @@ class Position(Value):
 
 
 class FillOutcome(Value):
-    __slots__ = ("position", "realized", "closed", "opened")
-    _fields = ("position", "realized", "closed", "opened")
+    __slots__ = ("position", "realized", "closed", "opened", "realized_units")
+    _fields = ("position", "realized", "closed", "opened", "realized_units")
 
-    def __init__(self, position: Position | None, realized: Decimal, closed: Decimal, opened: Decimal) -> None:
+    def __init__(self, position: Position | None, realized: Decimal, closed: Decimal, opened: Decimal,
+                 realized_units: int) -> None:
         self.position: Final = position  # None: the position is flat
         self.realized: Final = realized  # exact realized PnL of the part closed (0 if only opening)
         self.closed: Final = closed  # absolute size closed
         self.opened: Final = opened  # absolute size opened or added
+        #: `realized` in settle quantums as the rounding table gives what the account is
+        #: credited (REALIZED_PNL_TO_ACCOUNT): the posting's amount
+        self.realized_units: Final = realized_units
 
 
 def _sign(x: Decimal) -> int:
@@ -177,7 +181,7 @@ def apply_fill(
                                               delta_places + price_places)
         new = Position(market, new_size_units, new_size_places, new_cost_units, new_cost_places, lots,
                        position.realized_pnl, position.isolated, position.leverage)
-        return FillOutcome(new, ZERO, ZERO, abs(delta))
+        return FillOutcome(new, ZERO, ZERO, abs(delta), 0)
     # closing: close_abs = min(|delta|, |size|) (|delta| when equal, as `min` picks)
     magnitude = -size_units if size_units < 0 else size_units
     if compare(magnitude, size_places, -delta_units if delta_units < 0 else delta_units, delta_places) < 0:
@@ -218,16 +222,16 @@ def apply_fill(
         return FillOutcome(
             Position(market, new_size_units, new_size_places, new_cost_units, new_cost_places, lots, credited,
                      position.isolated, position.leverage),
-            realized, close_abs, ZERO,
+            realized, close_abs, ZERO, realized_units,
         )
     rest_units, rest_places = add(delta_units, delta_places, signed_close, close_places)
     if not rest_units:
-        return FillOutcome(None, realized, close_abs, ZERO)
+        return FillOutcome(None, realized, close_abs, ZERO, realized_units)
     rest = join(rest_units, rest_places)
     flipped_lots = (Lot(rest, price),) if basis is CostBasis.FIFO else ()
     flipped = Position(market, rest_units, rest_places, rest_units * price_units, rest_places + price_places,
                        flipped_lots, 0, position.isolated, position.leverage)
-    return FillOutcome(flipped, realized, close_abs, abs(rest))
+    return FillOutcome(flipped, realized, close_abs, abs(rest), realized_units)
 
 
 def sign_times(reference: Decimal, magnitude: Decimal) -> Decimal:

@@ -517,7 +517,7 @@ class RiskMonitor:
                 kept.by_oracle[old[0]].remove(market)
             entry = cache.entries.get(market)
             if entry is not None:
-                leg = self._leg(*entry)
+                leg = self._leg(entry[0], entry[1])  # (not *entry: compiled, a generic call)
                 kept.legs[market] = leg
                 kept.by_oracle.setdefault(leg[0], []).append(market)
                 touched.add(leg[0])

@@ -129,7 +129,7 @@ def plan_side(state: EngineState, account: Account, spec: MarketSpec, delta: Dec
     setting = account.setting(spec.id)
     isolated = current.isolated if current is not None else setting.mode is MarginMode.ISOLATED
     fill = apply_fill(current, spec.id, delta, price, book.params.cost_basis, settle_decimals, isolated, setting.leverage)
-    account_leg = to_units(fill.realized, settle_decimals, Figure.REALIZED_PNL_TO_ACCOUNT)
+    account_leg = fill.realized_units
     deltas = {spec.settle: -fee}
     moves = NO_MOVES
     if isolated:

@@ -18,7 +18,6 @@ from typing import NamedTuple
 from ...domain.account import Account
 from ...domain.ids import INSURANCE, isolated_wallet, pnl_pool
 from ...domain.position import FillOutcome, apply_fill, sign_times, unwind
-from ...domain.rounding import Figure, to_units
 from ...domain.specs import MarketSpec
 from ...ledger import Transfer
 from ..context import Step
@@ -74,14 +73,14 @@ def plan_close(state: EngineState, account: Account, spec: MarketSpec, size: Dec
     backstop = state.accounts.get(INSURANCE)
     held = backstop.positions.get(spec.id) if backstop is not None else None
     if unwind_backstop and held is not None and (held.size > 0) == (closed < 0) and abs(held.size) >= size:
-        backstop_fill = FillOutcome(unwind(held, -closed, mark), Decimal(0), size, Decimal(0))
+        backstop_fill = FillOutcome(unwind(held, -closed, mark), Decimal(0), size, Decimal(0), 0)
     else:
         backstop_fill = apply_fill(held, spec.id, closed, mark, basis, decimals)
     return BackstopClose(
         account, spec, mark, closed, fill,
-        to_units(fill.realized, decimals, Figure.REALIZED_PNL_TO_ACCOUNT),
+        fill.realized_units,
         backstop_fill,
-        to_units(backstop_fill.realized, decimals, Figure.REALIZED_PNL_TO_ACCOUNT),
+        backstop_fill.realized_units,
     )
 
 

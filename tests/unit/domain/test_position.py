@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from solvent.domain.numbers import ARITHMETIC
 from solvent.domain.position import Lot, Position, apply_fill
+from solvent.domain.rounding import Figure, to_units
 from solvent.domain.specs import CostBasis
 
 D = Decimal
@@ -262,6 +263,7 @@ def test_value_is_conserved_over_any_fill_sequence(steps, mark, basis, decimals)
     cash = D(0)
     for delta, price in steps:
         outcome = apply_fill(position, "M", delta, price, basis, decimals)
+        assert outcome.realized_units == to_units(outcome.realized, decimals, Figure.REALIZED_PNL_TO_ACCOUNT)
         position = outcome.position
         realized += outcome.realized
         cash -= delta * price
@@ -343,6 +345,7 @@ def test_average_fills_on_pairs_equal_the_decimal_formulas_digit_for_digit(steps
         outcome = apply_fill(position, "M", delta, price, AVG, settle)
         size, cost, realized, gained, closed, opened = _decimal_fill(size, cost, delta, price, settle)
         assert _same(outcome.realized, realized)
+        assert outcome.realized_units == gained  # (what the posting moves: the same floor)
         assert outcome.closed == closed and outcome.opened == opened
         position = outcome.position
         if not size:
