@@ -18,8 +18,9 @@ ID_CHARACTERS: Final = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123
 def is_plain_id(text: str) -> bool:
     """1 to 128 characters, each one of ID_CHARACTERS. (Stripping them all from both ends
     leaves nothing exactly when every character is one: checked against the equivalent
-    regular expression in tests/unit/domain/test_ids.py. It reads every command's ids, and
-    costs a third of a regular expression's match.)"""
+    regular expression in tests/unit/domain/test_ids.py. It reads every command's ids;
+    compiled, it takes fewer instructions than a regular expression's match, and fewer than
+    a set's `issuperset` over the characters: both were counted.)"""
     return 0 < len(text) <= MAX_ID_LENGTH and not text.strip(ID_CHARACTERS)
 
 INSURANCE = "@insurance"
