@@ -17,7 +17,10 @@ In one run, on one book (`solvent.simulation.bench_book`, loaded with
   `candidates_total` over all ticks, of which `candidates_at_zero` had a safety margin at or
   below zero (a possible crossing) and the rest only left their tier interval;
   `candidates_retiered` of those were carried into their new tier in floats, without an
-  exact evaluation (`RiskMonitor._retier`);
+  exact evaluation (`RiskMonitor._retier`), and `candidates_flipped` of the ones at zero
+  had a crossing the floats proved, with no event about it, recorded without one
+  (`RiskMonitor._flip`); `exact_rows_per_tick_max` is the most candidates one tick handed
+  to the exact evaluation (neither carried nor flipped);
 * `exact_scan_ms_per_1m`: the exact per-account model (`cross_figures`) over a sample of
   accounts, scaled to 1,000,000 accounts; `speedup_tick_vs_exact` = that ÷ `tick_p50_ms`;
 * `trades_per_s`: `--trades` trades through `Engine.apply` between traders and makers;
@@ -150,12 +153,16 @@ def run_bench(accounts: int = 1_000_000, markets: int = 200, seed: int = 1, tick
         at_zero.append(int(np.count_nonzero(np.minimum(screen.margins[0, rows], screen.margins[1, rows]) <= 0.0)))
 
     screen.timings, screen.observe = [], observe  # the vector part alone, timed from now on
+    monitor = engine.monitor
+    exact_rows = []
     for price in price_path(price, ticks, rng):
         command = {"op": "price", "oracle": top_oracle, "price": format(price, "f")}
+        spared = monitor.retiered + monitor.flipped
         started = time.perf_counter()
         events = engine.apply(command)
         timings.append((time.perf_counter() - started) * 1000)
         events_total += len(events)
+        exact_rows.append(candidates[-1] - (monitor.retiered + monitor.flipped - spared))
     screen_timings = screen.timings or []
     screen.timings = None
     timings.sort()
@@ -165,6 +172,8 @@ def run_bench(accounts: int = 1_000_000, markets: int = 200, seed: int = 1, tick
     result["candidates_total"] = sum(candidates)
     result["candidates_at_zero"] = sum(at_zero)
     result["candidates_retiered"] = engine.monitor.retiered
+    result["candidates_flipped"] = engine.monitor.flipped
+    result["exact_rows_per_tick_max"] = max(exact_rows)
     result["tick_p50_ms"] = round(statistics.median(timings), 3)
     result["tick_p99_ms"] = round(timings[min(len(timings) - 1, int(len(timings) * 0.99))], 3)
     result["tick_events"] = events_total

@@ -280,7 +280,8 @@ def bench_command(
     table.add_column("value", justify="right")
     table.add_column("target (at 1M)", justify="right")
     for key in ("load_s", "full_scan_ms", "tick_p50_ms", "tick_p99_ms", "screen_tick_p50_ms", "candidates_per_tick_p50",
-                "candidates_total", "candidates_at_zero", "candidates_retiered", "exact_scan_ms_per_1m", "speedup_tick_vs_exact",
+                "candidates_total", "candidates_at_zero", "candidates_retiered",
+                "candidates_flipped", "exact_rows_per_tick_max", "exact_scan_ms_per_1m", "speedup_tick_vs_exact",
                 "trades_per_s", "peak_rss_mb", "decisions_agree", "liquidatable", "top_market_holders", "kernel", "build"):
         value = result[key]
         target = TARGETS.get(key)

@@ -4,7 +4,9 @@ After each command the engine asks the monitor to evaluate the accounts the comm
 (exactly, with `solvent.margin`). A price tick goes through the float screen of
 `solvent.risk.screen` first; only its candidates are evaluated exactly, except those that
 only crossed a tier boundary far from zero, which are carried into the new tier in floats
-(`_retier`; docs/ARCHITECTURE.md, "A price tick"). Evaluation:
+(`_retier`; docs/ARCHITECTURE.md, "A price tick"), and those whose crossing the floats
+prove and that no event is about (`_flip`: a unit becoming liquidatable or safe again, a
+margin call ending). Evaluation:
 
 * records, per risk unit (an account's cross part, or one isolated position), whether it
   is liquidatable, and for the cross part whether its free collateral is below zero;
@@ -35,7 +37,7 @@ from ..margin.figures import (
     account_cross_figures,
     isolated_figures,
 )
-from ..risk.screen import RELATIVE_BAND, HealthScreen
+from ..risk.screen import FLIP_FREE_NEGATIVE, FLIP_HEALTH_NEGATIVE, RELATIVE_BAND, HealthScreen
 from .state import EngineState
 
 Unit = tuple[str, str]  # (account id, market or "" for the cross part)
@@ -85,6 +87,8 @@ class RiskMonitor:
         self._line_caches: dict[str, _PositionLines] = {}
         #: candidate rows carried across a tier boundary in floats (`_retier`), not evaluated
         self.retiered = 0
+        #: candidate rows whose crossing the floats proved (`_flip`), not evaluated
+        self.flipped = 0
 
     # -- oracles --------------------------------------------------------------------------
     def register_oracle(self, oracle: str) -> None:
@@ -102,24 +106,48 @@ class RiskMonitor:
         previous = self.screen.prices[index]
         rows = self.screen.tick(index, price)
         if len(rows):
-            accounts = sorted({self.account_of(row) for row in self._not_retiered(rows, oracle, index, previous)})
+            accounts = sorted({self.account_of(row) for row in self._exact_candidates(rows, oracle, index, previous)})
             self.evaluate_accounts(accounts, seq, events)
 
-    def _not_retiered(self, rows, oracle: str, index: int, previous: float) -> list[int]:
+    def _exact_candidates(self, rows, oracle: str, index: int, previous: float) -> list[int]:
         """The candidate rows of a tick of `oracle` (its index `index`; from `previous`) that need an
-        exact evaluation: those at or below zero, and those off a tier interval that
-        `_retier` cannot carry across the boundary in floats."""
+        exact evaluation: those at or below zero whose crossing `_flip` cannot decide in
+        floats, and those off a tier interval that `_retier` cannot carry across the
+        boundary."""
         at_zero = self.screen.at_zero
         owners = self.owners
         exact = []
         for found in rows:
             row = int(found)
             owner = owners[row]
-            if at_zero(row) or not isinstance(owner, str) or not self._retier(owner, row, oracle, index, previous):
+            if at_zero(row):
+                if not self._flip(owner, row):
+                    exact.append(row)
+            elif not isinstance(owner, str) or not self._retier(owner, row, oracle, index, previous):
                 exact.append(row)
             else:
                 self.retiered += 1
         return exact
+
+    def _flip(self, owner: Owner, row: int) -> bool:
+        """Record a crossing the floats prove (`HealthScreen.flip`) without an exact
+        evaluation: the row takes its figures' new signs, and the unit's statuses follow
+        them (liquidatable: health < 0; margin called: free collateral < 0). Never a fall of
+        a cross part's free collateral below zero: that is a margin call, whose event
+        carries the exact figures. Returns whether the row was flipped."""
+        cross = isinstance(owner, str)
+        flipped = self.screen.flip(row, not cross)
+        if not flipped:
+            return False
+        unit: Unit = (owner, "") if isinstance(owner, str) else owner
+        if flipped & FLIP_HEALTH_NEGATIVE:
+            self.liquidatable.add(unit)
+        else:
+            self.liquidatable.discard(unit)
+        if cross and not flipped & FLIP_FREE_NEGATIVE:
+            self.margin_called.discard(unit)
+        self.flipped += 1
+        return True
 
     def _retier(self, account_id: str, row: int, oracle: str, index: int, previous: float) -> bool:
         """Carry a cross row whose line in `oracle` (index `index`) left its tier interval, with both

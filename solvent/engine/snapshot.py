@@ -101,10 +101,11 @@ KNOWN_ATTRIBUTES: dict[type, tuple[str, ...]] = {
     #: `state` is the engine state (written above); `screen`, `cross_rows`, `isolated_rows`,
     #: `owners`, `isolated_units`
     #: `_floats`, `_quotes`, `_asset_weights` and `_line_caches` are derived and rebuilt on
-    #: restore; `retiered` is a diagnostic count (of this process's ticks), not state.
+    #: restore; `retiered` and `flipped` are diagnostic counts (of this process's ticks), not state.
     RiskMonitor: ("state", "screen", "oracle_index", "cross_rows", "isolated_rows", "owners", "liquidatable",
                   "margin_called",
-                  "isolated_units", "_floats", "_quotes", "_asset_weights", "_line_caches", "retiered"),
+                  "isolated_units", "_floats", "_quotes", "_asset_weights", "_line_caches", "retiered",
+                  "flipped"),
     Engine: ("state", "monitor"),
 }
 

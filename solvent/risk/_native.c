@@ -10,6 +10,7 @@
  *   retier(screen arrays..., row, oracle, line, shift, ...) -> 1, 0 or -1  (HealthScreen.retier's)
  *   restate(screen arrays..., row, oracle, line, health, free, ...) -> 1, 0 or -1  (HealthScreen.restate's
  *                                                                   common case)
+ *   flip(screen arrays..., row, free_may_fall, width) -> signs, 0 or -1  (HealthScreen.flip's)
  *
  * Each is a loop of `solvent/risk/kernels.py` (`_tick_loop`, `_scatter_loop`,
  * `_margins_loop`) or of `HealthScreen.shift` written out, with the same IEEE operations in
@@ -1014,6 +1015,121 @@ done:
     return PyLong_FromLong(result);
 }
 
+/*
+ * flip(margins, record, line_count, line_oracle, line_slot, columns, prices, row, free_may_fall,
+ *      width) -> 0 (refused: evaluate exactly), 1 + 2 x health negative + 4 x free negative
+ *      (flipped), or -1 (left to Python)
+ *
+ * HealthScreen.flip for a row whose lines are in the packed index (not an overflow row, nor
+ * one with no line, which give -1, as does anything not of the expected shape), the same
+ * operations in the same order. The caller has checked that the row is not staged. Nothing
+ * is written unless the row flips.
+ */
+#define FLIP_MAX_LINES 16
+static PyObject *flip(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 10) {
+        PyErr_SetString(PyExc_TypeError, "flip takes 10 arguments");
+        return NULL;
+    }
+    Py_ssize_t row = PyNumber_AsSsize_t(args[7], PyExc_OverflowError);
+    int free_may_fall = PyObject_IsTrue(args[8]);
+    Py_ssize_t width = PyNumber_AsSsize_t(args[9], PyExc_OverflowError);
+    if (PyErr_Occurred() || free_may_fall < 0) {
+        return NULL;
+    }
+    if (!PyList_Check(args[5]) || PyList_GET_SIZE(args[5]) == 0 || width > FLIP_MAX_LINES) {
+        return PyLong_FromLong(-1); /* no column to check the row's oracles against, or too wide: Python's */
+    }
+    WrittenRow written;
+    if (open_row(&written, args, row, 0, width, "flip") != 0) {
+        return NULL;
+    }
+    long result = -1;
+    ColumnBuffers lines[FLIP_MAX_LINES];
+    memset(lines, 0, sizeof(lines));
+    Py_ssize_t count = written.count;
+    if (count == 0) {
+        goto done; /* an overflow row, or none: Python's */
+    }
+    result = 0;
+    double margin_h = written.health_margins[row];
+    double margin_f = written.free_margins[row];
+    if (!(margin_h < INFINITY && margin_f < INFINITY)) {
+        goto done;
+    }
+    for (Py_ssize_t j = 0; j < count; j++) {
+        if (acquire_column(written.columns, written.line_oracle[j], &lines[j]) != 0) {
+            goto done;
+        }
+        Py_ssize_t at = written.line_slot[j];
+        for (int i = 0; i < 4; i++) {
+            if (at < 0 || at >= items(&lines[j].arrays[i])) {
+                PyErr_SetString(PyExc_ValueError, "flip: a line's slot is outside its column");
+                goto done;
+            }
+        }
+        double price = PyFloat_AS_DOUBLE(PyList_GET_ITEM(written.prices, written.line_oracle[j]));
+        double low = ((double *)lines[j].arrays[2].view.buf)[at];
+        double high = ((double *)lines[j].arrays[3].view.buf)[at];
+        if (!(low < price && price <= high)) {
+            goto done;
+        }
+    }
+    double *record = written.record;
+    double band = record[4];
+    double sign_h = record[2];
+    double sign_f = record[3];
+    int flip_h = 0, flip_f = 0;
+    if (!(margin_h > 0.0)) {
+        margin_h = -(margin_h + band) - band;
+        if (!(margin_h > 0.0)) {
+            goto done;
+        }
+        flip_h = 1;
+    }
+    if (!(margin_f > 0.0)) {
+        margin_f = -(margin_f + band) - band;
+        if (!(margin_f > 0.0) || (sign_f > 0.0 && !free_may_fall)) {
+            goto done;
+        }
+        flip_f = 1;
+    }
+    if (!(flip_h || flip_f)) {
+        goto done;
+    }
+    for (Py_ssize_t j = 0; j < count; j++) {
+        Py_ssize_t at = written.line_slot[j];
+        if (flip_h) {
+            double *slope_h = (double *)lines[j].arrays[0].view.buf;
+            slope_h[at] = -slope_h[at];
+        }
+        if (flip_f) {
+            double *slope_f = (double *)lines[j].arrays[1].view.buf;
+            slope_f[at] = -slope_f[at];
+        }
+    }
+    if (flip_h) {
+        sign_h = -sign_h;
+        written.health_margins[row] = margin_h;
+        record[2] = sign_h;
+    }
+    if (flip_f) {
+        sign_f = -sign_f;
+        written.free_margins[row] = margin_f;
+        record[3] = sign_f;
+    }
+    result = 1 + (sign_h < 0.0 ? 2 : 0) + (sign_f < 0.0 ? 4 : 0);
+done:
+    for (Py_ssize_t j = 0; j < count && j < FLIP_MAX_LINES; j++) {
+        release(lines[j].arrays, 4);
+    }
+    close_row(&written);
+    if (PyErr_Occurred()) {
+        return NULL;
+    }
+    return PyLong_FromLong(result);
+}
+
 static PyMethodDef methods[] = {
     {"tick", tick, METH_VARARGS, "tick(margins, rows, slope_h, slope_f, low, high, delta, price) -> candidate rows"},
     {"scatter", scatter, METH_VARARGS, "scatter(moving, rows, slope_h, slope_f, price): moving[row] += slope x price"},
@@ -1027,6 +1143,9 @@ static PyMethodDef methods[] = {
     {"restate", (PyCFunction)(void (*)(void))restate, METH_FASTCALL, "restate(margins, record, line_count, line_oracle, line_slot, columns, prices, row, "
                                        "oracle, slope_h, slope_f, low, high, health, free, carried, terms, quantum, "
                                        "low_factor, high_factor, relative_band, width) -> 1 written, 0 refused, -1 left to Python"},
+    {"flip", (PyCFunction)(void (*)(void))flip, METH_FASTCALL, "flip(margins, record, line_count, line_oracle, line_slot, columns, prices, row, "
+                                 "free_may_fall, width) -> 1 + 2 health negative + 4 free negative flipped, 0 refused, "
+                                 "-1 left to Python"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -17,7 +17,9 @@ k (a rank-1 update); a row is a *candidate* for exact re-evaluation when a margi
 the price left the interval on which the row's tiers (and so its slopes) hold.
 
 A row that only left a tier interval can be carried into its new tier without an exact
-evaluation (`retier`, called by the risk monitor for the simple case: see the method).
+evaluation (`retier`, called by the risk monitor for the simple case: see the method), and
+a row whose margin fell so far below zero that the other sign is proved takes that sign
+without one (`flip`: the float estimate decides a crossing as it decides a non-crossing).
 
 `band_i = 1e-9 × (|c| + Σ |slope × price|) + (terms + 2)` quantums: the first part exceeds
 float error by orders of magnitude, the second covers the exact model's per-term rounding.
@@ -64,6 +66,14 @@ _INF = float("inf")
 #: Python-level wrapper; None without the C kernels
 _RETIER_NATIVE: Any = kernels.native_function("retier")
 _RESTATE_NATIVE: Any = kernels.native_function("restate")
+_FLIP_NATIVE: Any = kernels.native_function("flip")
+
+#: `HealthScreen.flip`'s answers: refused (evaluate exactly), or done, with the bits of the
+#: signs the row's two figures have after it
+FLIP_REFUSED: Final = 0
+FLIP_DONE: Final = 1
+FLIP_HEALTH_NEGATIVE: Final = 2
+FLIP_FREE_NEGATIVE: Final = 4
 
 #: (oracle index, slope_health, slope_free, low, high): a tuple or a list
 Line = Sequence[Any]
@@ -514,6 +524,83 @@ class HealthScreen:
         record[base] = const_h
         record[base + 4] = band
         return True
+
+    def flip(self, row: int, free_may_fall: bool) -> int:
+        """Carry a crossing the floats prove: a written row with a margin at or below zero
+        whose every figure has either provably kept its sign (margin > 0) or provably taken
+        the other one. With `sign × estimate = margin + band`, the other sign's margin is
+
+            flipped = −(margin + band) − band
+
+        and if that is > 0 the exact figure has the other sign: the estimate is within
+        `band` of it, so it lies strictly beyond zero (strictly: a figure at exactly zero
+        counts as ≥ 0 and never proves a fall below). The flip writes that margin, the new
+        sign in the record and the figure's slopes negated in every line of the row (they
+        are stored with the sign applied), which is what anchoring the row with the other
+        sign would have written for the same estimate: constants and band stay.
+
+        Refused (returns FLIP_REFUSED; evaluate the row exactly) when a figure is
+        undecided (neither margin > 0), when no figure flips, when the price of any of the
+        row's lines is outside that line's interval (its slopes no longer hold), for a staged
+        or cleared row, and when the free-collateral figure would fall below zero and not
+        `free_may_fall` (a margin call: its event carries the exact figures). Otherwise
+        returns FLIP_DONE, plus FLIP_HEALTH_NEGATIVE and FLIP_FREE_NEGATIVE for the signs
+        the two figures have now. With the native kernel, a row in the packed index is done
+        in C (`_native.flip`, the same operations: the same bits)."""
+        if row in self._staged:
+            return FLIP_REFUSED
+        if self.kernel_name == "native":
+            flipped: int = _FLIP_NATIVE(self._margin_view, self._record_view, self._line_count, self._line_oracle,
+                                        self._line_slot, self._column_arrays, self.prices, row, free_may_fall, WIDTH)
+            if flipped >= 0:
+                return flipped
+        margins, record = self._margin_view, self._record_view
+        cap = self._capacity
+        base = 5 * row
+        margin_h: float = margins[row]
+        margin_f: float = margins[cap + row]
+        if not (margin_h < _INF and margin_f < _INF):
+            return FLIP_REFUSED
+        lines = self._lines_of(row)
+        prices = self.prices
+        columns = self.columns
+        for index, at in lines:
+            price: float = prices[index]
+            low: float = columns[index].low[at]
+            high: float = columns[index].high[at]
+            if not (low < price <= high):
+                return FLIP_REFUSED
+        band: float = record[base + 4]
+        sign_h: float = record[base + 2]
+        sign_f: float = record[base + 3]
+        flip_h = flip_f = False
+        if not margin_h > 0.0:
+            margin_h = -(margin_h + band) - band
+            if not margin_h > 0.0:
+                return FLIP_REFUSED
+            flip_h = True
+        if not margin_f > 0.0:
+            margin_f = -(margin_f + band) - band
+            if not margin_f > 0.0 or (sign_f > 0.0 and not free_may_fall):
+                return FLIP_REFUSED
+            flip_f = True
+        if not (flip_h or flip_f):
+            return FLIP_REFUSED
+        for index, at in lines:
+            column = columns[index]
+            if flip_h:
+                column.slope_h[at] = -column.slope_h[at]
+            if flip_f:
+                column.slope_f[at] = -column.slope_f[at]
+        if flip_h:
+            sign_h = -sign_h
+            margins[row] = margin_h
+            record[base + 2] = sign_h
+        if flip_f:
+            sign_f = -sign_f
+            margins[cap + row] = margin_f
+            record[base + 3] = sign_f
+        return FLIP_DONE | (FLIP_HEALTH_NEGATIVE if sign_h < 0.0 else 0) | (FLIP_FREE_NEGATIVE if sign_f < 0.0 else 0)
 
     def shift(self, shifts: list[tuple[int, float, float]]) -> list[int]:
         """Move rows' health and free collateral by known amounts (a funding payment, say)

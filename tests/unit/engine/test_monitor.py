@@ -249,8 +249,34 @@ def test_a_tier_crossing_is_evaluated_exactly_where_floats_cannot_carry_it():
     estimate_is_within_band(e, "dave")
 
 
+def test_a_crossing_the_floats_prove_is_recorded_without_an_exact_evaluation():
+    """alice: 10 USDC, long 1 @100 (liquidations paused, so her statuses are read).
+    99.9: free −0.09 → a margin call, from an exact evaluation (its event carries the
+    figures). 80: health = 10 − 20 − 4 = −14, free = −10 − 8 = −18: her health is proved
+    below zero by its float estimate, far beyond the band, so her row takes the other sign
+    and she is liquidatable, with no evaluation and no event. 100.5: health 5.475, free 0.95:
+    both proved back above zero, flipped again; the margin call ends, so 99 (free = 9 − 9.9
+    = −0.9, health = 9 − 4.95 = 4.05) is a new one, evaluated exactly."""
+    e = setup()
+    ok(e, {"op": "params", "liquidations": "paused"})
+    open_long(e, "alice", "10")
+    assert calls(tick(e, "99.9")) == [("alice", "4.905000", "-0.090000")]
+    assert e.monitor.flipped == 0
+    assert tick(e, "80") == []
+    assert e.monitor.flipped == 1
+    assert e.monitor.liquidatable == {("alice", "")} and e.monitor.margin_called == {("alice", "")}
+    assert (e.account("alice")["health"], e.account("alice")["liquidatable"]) == ("-14.000000", True)
+    assert tick(e, "100.5") == []
+    assert e.monitor.flipped == 2
+    assert e.monitor.liquidatable == set() and e.monitor.margin_called == set()
+    assert calls(tick(e, "99")) == [("alice", "4.050000", "-0.900000")]
+    assert e.monitor.flipped == 2
+
+
 #: rows carried across a tier boundary over the property test below (checked after it)
 _CARRIED: list[int] = []
+#: crossings the floats proved over the same test
+_FLIPPED: list[int] = []
 
 
 @settings(max_examples=60, deadline=None)
@@ -260,7 +286,8 @@ _CARRIED: list[int] = []
 def test_tier_crossings_carried_in_floats_keep_every_decision_exact(traders, walk):
     """Traders (size in hundredths, deposit, long or short, a chosen leverage or none) on the
     tiered market; a walk of ticks (prices 20 to 2,500, so that notionals cross both tier
-    boundaries in both directions, many times without nearing zero). After every tick, the
+    boundaries in both directions, many times without nearing zero, and figures cross zero
+    far enough for floats to prove it: flipped rows). After every tick, the
     monitor's liquidatable and margin-called sets are those of the exact model, and every
     written row's estimates are within its band of the exact figures."""
     e = setup_tiered()
@@ -277,7 +304,7 @@ def test_tier_crossings_carried_in_floats_keep_every_decision_exact(traders, wal
                           "size": format(Decimal(hundredths) / 100, "f"), "price": "100"})
         if events and events[0]["event"] == "rejected":
             names.pop()
-    carried = e.monitor.retiered
+    carried, flipped = e.monitor.retiered, e.monitor.flipped
     for price in walk:
         tick(e, str(price))
         liquidatable, called = set(), set()
@@ -297,7 +324,52 @@ def test_tier_crossings_carried_in_floats_keep_every_decision_exact(traders, wal
         assert e.monitor.liquidatable == liquidatable, price
         assert e.monitor.margin_called == called, price
     _CARRIED.append(e.monitor.retiered - carried)
+    _FLIPPED.append(e.monitor.flipped - flipped)
 
 
 def test_the_property_test_above_carried_rows_across_tiers():
     assert sum(_CARRIED) > 50
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 400), st.integers(1, 60), st.booleans()), min_size=1, max_size=6),
+       st.lists(st.integers(-12, 12), min_size=1, max_size=30))
+def test_crossings_proved_in_floats_keep_every_decision_exact(traders, steps):
+    """Traders (size in hundredths, deposit, long or short) on the one-tier market, at up to
+    10× leverage, and a walk of ticks of −12 % to +12 % each: figures cross zero both ways,
+    many of them far enough past it for the floats to prove it (flipped rows, no exact
+    evaluation). After every tick the monitor's liquidatable and margin-called sets are
+    those of the exact model, and the margin calls are the exact model's crossings."""
+    e = setup()
+    ok(e, {"op": "params", "liquidations": "paused"})
+    names = []
+    for number, (hundredths, deposit, long) in enumerate(traders):
+        name = f"t{number}"
+        ok(e, {"op": "deposit", "account": name, "asset": "USDC", "amount": str(deposit)})
+        buyer, seller = (name, "maker") if long else ("maker", name)
+        events = e.apply({"op": "trade", "market": "ETH-PERP", "buyer": buyer, "seller": seller,
+                          "size": format(Decimal(hundredths) / 100, "f"), "price": "100"})
+        if not (events and events[0]["event"] == "rejected"):
+            names.append(name)
+    flipped = e.monitor.flipped
+    price = Decimal(100)
+    called_before = {(name, "") for name in names if Decimal(e.account(name)["free_collateral"]) < 0}
+    for step in steps:
+        price = (price * (100 + step) / 100).quantize(Decimal("0.01"))
+        events = tick(e, str(price))
+        liquidatable, called = set(), set()
+        for name in names + ["maker"]:
+            entry = e.account(name)
+            if entry["liquidatable"]:
+                liquidatable.add((name, ""))
+            if Decimal(entry["free_collateral"]) < 0 and entry["positions"]:
+                called.add((name, ""))
+        assert e.monitor.liquidatable == liquidatable, price
+        assert e.monitor.margin_called == called, price
+        assert sorted(account for account, _, _ in calls(events)) == sorted(a for a, _ in called - called_before)
+        called_before = called
+    _FLIPPED.append(e.monitor.flipped - flipped)
+
+
+def test_the_property_test_above_flipped_crossings():
+    assert sum(_FLIPPED) > 30

@@ -492,3 +492,37 @@ def test_the_c_restate_is_the_loops_restate_bit_for_bit(case, figures):
 def test_the_restate_comparison_above_wrote_rows_in_c():
     assert sum(_RESTATED_IN_C) > 20
     assert sum(_APPENDED_IN_C) > 5
+
+
+#: flip calls the C kernel flipped during the property test below (checked: not vacuous)
+_FLIPPED_IN_C: list[int] = []
+
+
+@native_only
+@settings(max_examples=300, deadline=None)
+@given(retier_cases())
+def test_the_c_flip_is_the_loops_flip_bit_for_bit(case):
+    """A crossing proved in floats (`HealthScreen.flip`), after a tick of one oracle to a
+    random price: on the numpy kernel in Python, on the C kernel in C (rows in the packed
+    index) or in Python (overflow rows, staged rows): the same answers, margins, records and
+    columns, call after call."""
+    oracles, prices, rows, calls = case
+    screens = _written_screens(oracles, prices, rows)
+    for row, oracle, _, _, price, stage in calls:
+        free_may_fall = bool(row % 2)
+        answers = []
+        for screen in screens:
+            screen.tick(oracle, price)
+            if stage and row == 0:  # a row staged since the tick: never flipped
+                screen.anchor(row, *rows[0])
+            answers.append(screen.flip(row, free_may_fall))
+        assert answers[0] == answers[1]
+        _FLIPPED_IN_C.append(answers[1] > 0 and screens[1]._line_count[row] > 0)
+        assert _screen_state(screens[0]) == _screen_state(screens[1])
+        for screen in screens:
+            screen.flush()
+
+
+@native_only
+def test_the_flip_comparison_above_flipped_rows_in_c():
+    assert sum(_FLIPPED_IN_C) > 20

@@ -317,6 +317,103 @@ def test_every_row_whose_true_health_changes_sign_is_a_candidate(scenario):
             reanchor(r)
 
 
+#: rows flipped by the property test below (checked: not vacuous)
+_FLIPPED: list[int] = []
+
+
+@settings(max_examples=150, deadline=None)
+@given(scenarios(), st.booleans())
+def test_a_flip_takes_the_exact_signs_and_no_crossing_is_missed_after_it(scenario, free_may_fall):
+    """As above, but each candidate is first offered to `HealthScreen.flip` and re-anchored
+    only where it refuses (as the risk monitor does). A flip must give the figures exactly
+    the signs the exact model has; a fall of free collateral below zero is refused unless
+    allowed; and, the row not re-anchored, every later sign change is still caught."""
+    rows, ticks = scenario
+    prices = [Fraction(100), Fraction(50)]
+    screen = new_screen(prices=(100.0, 50.0))
+
+    def exact(r):
+        c_h, c_f, slopes, _ = rows[r]
+        h = c_h + sum(math.floor(s_h * p) for (s_h, _), p in zip(slopes, prices))
+        f = c_f + sum(math.floor(s_f * p) for (_, s_f), p in zip(slopes, prices))
+        return Fraction(h), Fraction(f)
+
+    state = {}
+
+    def reanchor(r):
+        h, f = exact(r)
+        _, _, slopes, widths = rows[r]
+        lines, bounds = [], {}
+        for k, ((s_h, s_f), (lo, hi)) in enumerate(zip(slopes, widths)):
+            if s_h or s_f or lo or hi is not None:
+                low = prices[k] * lo / 10
+                high = prices[k] * hi / 10 if hi is not None else None
+                lines.append((k, float(s_h), float(s_f), float(low), INF if high is None else float(high)))
+                bounds[k] = (low, high)
+        screen.anchor(r, float(h), float(f), h < 0, f < 0, lines, 2, 1.0)
+        state[r] = (h < 0, f < 0, bounds)
+
+    for r in range(len(rows)):
+        assert screen.new_row() == r
+        reanchor(r)
+    screen.flush()
+    for k, raw in ticks:
+        prices[k] = Fraction(raw, 100)
+        found = {int(r) for r in screen.tick(k, float(prices[k]))}
+        for r in range(len(rows)):
+            h, f = exact(r)
+            h_neg, f_neg, bounds = state[r]
+            must = (h < 0) != h_neg or (f < 0) != f_neg
+            if k in bounds:
+                low, high = bounds[k]
+                must |= not (low < prices[k] and (high is None or prices[k] <= high))
+            if must:
+                assert r in found, (r, h, f, state[r], prices)
+        for r in sorted(found):
+            h, f = exact(r)
+            h_neg, f_neg, bounds = state[r]
+            answer = screen.flip(r, free_may_fall) if screen.at_zero(r) else screen_module.FLIP_REFUSED
+            if answer:
+                assert bool(answer & screen_module.FLIP_HEALTH_NEGATIVE) == (h < 0), (r, h, state[r])
+                assert bool(answer & screen_module.FLIP_FREE_NEGATIVE) == (f < 0), (r, f, state[r])
+                assert free_may_fall or not (f < 0 and not f_neg)
+                assert (h < 0, f < 0) != (h_neg, f_neg)
+                state[r] = (h < 0, f < 0, bounds)
+                _FLIPPED.append(r)
+            else:
+                reanchor(r)
+        screen.flush()
+
+
+def test_the_flip_comparison_above_flipped_rows():
+    assert len(_FLIPPED) > 20
+
+
+def test_a_flip_is_refused_inside_the_band_and_off_the_tier_interval():
+    """Health 10 at 100 with slope 1 and band 2 + 5 quantums: at 90 the estimate is 0 (undecided),
+    at 80 −10 (proved below: flipped, liquidatable); a row whose price left its interval is
+    never flipped, and a fall of free collateral is refused unless allowed."""
+    screen = new_screen()
+    row = anchor(screen, 10.0, 1e6, [(0, 1.0, 0.0, 0.0, INF)], terms=3, quantum=1.0)
+    screen.tick(0, 90.0)
+    assert screen.at_zero(row) and screen.flip(row, True) == screen_module.FLIP_REFUSED
+    screen.tick(0, 80.0)
+    assert screen.flip(row, False) == screen_module.FLIP_DONE | screen_module.FLIP_HEALTH_NEGATIVE
+    assert not screen.at_zero(row)
+    assert screen.estimate(row)[0] == pytest.approx(-10.0)
+    screen.rebuild()  # the flipped row's constants, signs and slopes agree with its margin
+    assert screen.margins[0, row] == pytest.approx(10.0 - screen.record[row, 4])
+    assert screen.tick(0, 95.0).tolist() == [row]  # and it is watched on the other side now
+
+    banded = anchor(screen, 1e6, 10.0, [(0, 0.0, 1.0, 70.0, 200.0)], terms=3, quantum=1.0)
+    screen.tick(0, 60.0)  # free collateral −10, proved, but the price left (70, 200]
+    assert screen.flip(banded, True) == screen_module.FLIP_REFUSED
+    falling = anchor(screen, 1e6, 10.0, [(0, 0.0, 1.0, 0.0, INF)], terms=3, quantum=1.0)
+    screen.tick(0, 30.0)  # free collateral −20
+    assert screen.flip(falling, False) == screen_module.FLIP_REFUSED
+    assert screen.flip(falling, True) == screen_module.FLIP_DONE | screen_module.FLIP_FREE_NEGATIVE
+
+
 # -- the packed layout stays consistent ------------------------------------------------------
 
 
