@@ -20,7 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from solvent import Engine
-from solvent.risk.screen import HealthScreen
+from solvent.risk.screen import FLIP_REFUSED, HealthScreen
 
 from ._steps import ok
 
@@ -275,8 +275,6 @@ def test_a_crossing_the_floats_prove_is_recorded_without_an_exact_evaluation():
 
 #: rows carried across a tier boundary over the property test below (checked after it)
 _CARRIED: list[int] = []
-#: crossings the floats proved over the same test
-_FLIPPED: list[int] = []
 
 
 @settings(max_examples=60, deadline=None)
@@ -286,8 +284,7 @@ _FLIPPED: list[int] = []
 def test_tier_crossings_carried_in_floats_keep_every_decision_exact(traders, walk):
     """Traders (size in hundredths, deposit, long or short, a chosen leverage or none) on the
     tiered market; a walk of ticks (prices 20 to 2,500, so that notionals cross both tier
-    boundaries in both directions, many times without nearing zero, and figures cross zero
-    far enough for floats to prove it: flipped rows). After every tick, the
+    boundaries in both directions, many times without nearing zero). After every tick, the
     monitor's liquidatable and margin-called sets are those of the exact model, and every
     written row's estimates are within its band of the exact figures."""
     e = setup_tiered()
@@ -304,7 +301,7 @@ def test_tier_crossings_carried_in_floats_keep_every_decision_exact(traders, wal
                           "size": format(Decimal(hundredths) / 100, "f"), "price": "100"})
         if events and events[0]["event"] == "rejected":
             names.pop()
-    carried, flipped = e.monitor.retiered, e.monitor.flipped
+    carried = e.monitor.retiered
     for price in walk:
         tick(e, str(price))
         liquidatable, called = set(), set()
@@ -324,19 +321,22 @@ def test_tier_crossings_carried_in_floats_keep_every_decision_exact(traders, wal
         assert e.monitor.liquidatable == liquidatable, price
         assert e.monitor.margin_called == called, price
     _CARRIED.append(e.monitor.retiered - carried)
-    _FLIPPED.append(e.monitor.flipped - flipped)
 
 
 def test_the_property_test_above_carried_rows_across_tiers():
     assert sum(_CARRIED) > 50
 
 
-@settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(st.integers(1, 400), st.integers(1, 60), st.booleans()), min_size=1, max_size=6),
-       st.lists(st.integers(-12, 12), min_size=1, max_size=30))
+#: crossings the floats proved over the property test below (checked after it)
+_FLIPPED: list[int] = []
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)  # (the same examples each run: the count below is stable)
+@given(st.lists(st.tuples(st.integers(1, 400), st.integers(1, 60), st.booleans()), min_size=1, max_size=8),
+       st.lists(st.integers(-6, 6), min_size=1, max_size=40))
 def test_crossings_proved_in_floats_keep_every_decision_exact(traders, steps):
     """Traders (size in hundredths, deposit, long or short) on the one-tier market, at up to
-    10× leverage, and a walk of ticks of −12 % to +12 % each: figures cross zero both ways,
+    10× leverage, and a walk of ticks of −6 % to +6 % each: figures cross zero both ways,
     many of them far enough past it for the floats to prove it (flipped rows, no exact
     evaluation). After every tick the monitor's liquidatable and margin-called sets are
     those of the exact model, and the margin calls are the exact model's crossings."""
@@ -373,3 +373,55 @@ def test_crossings_proved_in_floats_keep_every_decision_exact(traders, steps):
 
 def test_the_property_test_above_flipped_crossings():
     assert sum(_FLIPPED) > 30
+
+
+class NeverFlippingScreen(HealthScreen):
+    """The screen with `flip` always refusing: every candidate at zero is evaluated exactly."""
+
+    def flip(self, row: int, free_may_fall: bool) -> int:
+        return FLIP_REFUSED
+
+
+#: (liquidations, crossings flipped by the engine with flips), over the property test below
+_FLIPPED_LIVE: list[tuple[str, int]] = []
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)  # (the same examples each run: the count below is stable)
+@given(st.lists(st.tuples(st.integers(1, 400), st.integers(1, 60), st.booleans()), min_size=1, max_size=6),
+       st.lists(st.integers(-12, 12), min_size=1, max_size=30), st.sampled_from(["on", "paused"]))
+def test_flips_change_no_event_and_no_state(traders, steps, liquidations):
+    """The same commands through two engines, one whose screen never flips: the same events
+    after every command and the same state (its hash) at the end — with liquidations on,
+    units flipped into breach are liquidated in the same command, as an exact evaluation
+    would have had them."""
+    engines = [Engine(), Engine(NeverFlippingScreen())]
+    commands: list[dict[str, Any]] = [
+        {"op": "asset", "id": "USDC", "decimals": 6, "oracle": None, "weight_init": "1", "weight_maint": "1"},
+        {"op": "market", "id": "ETH-PERP", "oracle": "ETH", "settle": "USDC", "step_size": "0.01",
+         "liquidation_fee": "0.01", "tiers": [{"mmr": "0.05", "max_leverage": "10"}]},
+        {"op": "price", "oracle": "ETH", "price": "100"},
+        {"op": "params", "liquidations": liquidations},
+        {"op": "deposit", "account": "maker", "asset": "USDC", "amount": "1000000"},
+        {"op": "deposit", "account": "@insurance", "asset": "USDC", "amount": "100000"},
+    ]
+    for number, (hundredths, deposit, long) in enumerate(traders):
+        name = f"t{number}"
+        buyer, seller = (name, "maker") if long else ("maker", name)
+        commands.append({"op": "deposit", "account": name, "asset": "USDC", "amount": str(deposit)})
+        commands.append({"op": "trade", "market": "ETH-PERP", "buyer": buyer, "seller": seller,
+                         "size": format(Decimal(hundredths) / 100, "f"), "price": "100"})
+    price = Decimal(100)
+    for step in steps:
+        price = (price * (100 + step) / 100).quantize(Decimal("0.01"))
+        commands.append({"op": "price", "oracle": "ETH", "price": str(price)})
+    for command in commands:
+        answers = [engine.apply(dict(command)) for engine in engines]
+        assert answers[0] == answers[1], command
+    assert engines[0].state_hash() == engines[1].state_hash()
+    assert engines[1].monitor.flipped == 0
+    _FLIPPED_LIVE.append((liquidations, engines[0].monitor.flipped))
+
+
+def test_the_property_test_above_flipped_crossings_in_both_modes():
+    assert sum(flipped for mode, flipped in _FLIPPED_LIVE if mode == "on") > 5
+    assert sum(flipped for mode, flipped in _FLIPPED_LIVE if mode == "paused") > 20
