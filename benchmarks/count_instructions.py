@@ -106,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--accounts", type=int, default=2000, help="accounts (default 2,000)")
     parser.add_argument("--seed", type=int, default=None, help="seed (default 42; the bench's 1)")
     parser.add_argument("--json", metavar="FILE", help="write the result as JSON to FILE")
+    parser.add_argument("--keep", metavar="FILE",
+                        help="keep callgrind's output in FILE (for callgrind_annotate --inclusive=yes)")
     args = parser.parse_args(argv)
     if args.commands is None:
         args.commands = {"scenario": 5000, "ticks": 200, "trades": 3200}[args.workload]
@@ -127,6 +129,8 @@ def main(argv: list[str] | None = None) -> int:
         except subprocess.CalledProcessError as error:
             print(error.stderr.decode(errors="replace")[-2000:], file=sys.stderr)
             return 1
+        if args.keep:
+            Path(args.keep).write_bytes(out.read_bytes())
         summary = re.search(rb"^totals: (\d+)", out.read_bytes(), re.M)
         if summary is None:
             print("callgrind wrote no summary", file=sys.stderr)

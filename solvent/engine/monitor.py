@@ -107,7 +107,7 @@ class RiskMonitor:
         rows = self.screen.tick(index, price)
         if len(rows):
             accounts = sorted({self.account_of(row) for row in self._exact_candidates(rows, oracle, index, previous)})
-            self.evaluate_accounts(accounts, seq, events)
+            self.evaluate_accounts(accounts, seq, events, lines_kept=True)
 
     def _exact_candidates(self, rows, oracle: str, index: int, previous: float) -> list[int]:
         """The candidate rows of a tick of `oracle` (its index `index`; from `previous`) that need an
@@ -162,16 +162,23 @@ class RiskMonitor:
         account = state.accounts[account_id]
         held = None
         held_tiers: list[TierFloats] = []
-        for market, position in account.positions.items():
-            if position.isolated:
-                continue
-            market_oracle, tiers = self._market_floats(market)
-            if market_oracle == index:
-                if held is not None:
-                    return False
-                held, held_tiers = position, tiers
-        if held is None:
-            return False
+        markets = state.oracle_markets.get(oracle, ())
+        if len(markets) == 1:  # (the common case: one market on the oracle, looked up, not searched for)
+            held = account.positions.get(markets[0])
+            if held is None or held.isolated:
+                return False
+            held_tiers = self._market_floats(markets[0])[1]
+        else:
+            for market, position in account.positions.items():
+                if position.isolated:
+                    continue
+                market_oracle, tiers = self._market_floats(market)
+                if market_oracle == index:
+                    if held is not None:
+                        return False
+                    held, held_tiers = position, tiers
+            if held is None:
+                return False
         ledger = state.ledger
         for asset in state.oracle_assets.get(oracle, ()):
             if ledger.balance(account_id, asset):
@@ -192,22 +199,26 @@ class RiskMonitor:
     def evaluate_all(self, seq: int, events: list[dict]) -> None:
         self.evaluate_accounts(sorted(self.state.accounts), seq, events)
 
-    def evaluate_accounts(self, account_ids, seq: int, events: list[dict]) -> None:
+    def evaluate_accounts(self, account_ids, seq: int, events: list[dict], lines_kept: bool = False) -> None:
         """Evaluate `account_ids` in order (`evaluate`). The screen rows they stage are
         written every FLUSH_EVERY accounts; the rest wait for the next flush, as always."""
         flush = self.screen.flush
         for count, account_id in enumerate(account_ids, 1):
-            self.evaluate(account_id, seq, events)
+            self.evaluate(account_id, seq, events, None, None, lines_kept)
             if not count % FLUSH_EVERY:
                 flush()
 
     def evaluate(
-        self, account_id: str, seq: int, events: list[dict], figures: RiskFigures | None = None, detail: list | None = None
+        self, account_id: str, seq: int, events: list[dict], figures: RiskFigures | None = None,
+        detail: list | None = None, lines_kept: bool = False,
     ) -> None:
         """Evaluate one account exactly; update statuses, the screen and emit crossings.
 
         `figures` and `detail` may be passed when the caller has just computed the account's
-        cross figures for exactly the current state (a trade plans them before posting)."""
+        cross figures for exactly the current state (a trade plans them before posting).
+        `lines_kept`: nothing the account's screen lines depend on has changed since they
+        were written (a price tick's candidates), so its cross row is re-anchored over the
+        lines it has (`HealthScreen.reset`) where they all still hold, not rebuilt."""
         state = self.state
         account = state.accounts.get(account_id)
         if account is None or is_system(account_id):
@@ -218,7 +229,8 @@ class RiskMonitor:
             figures = account_cross_figures(balances, account.positions, state.book, state.figure_cache(account),
                                             None, detail)
         self._record((account_id, ""), figures, seq, events)
-        self._anchor_cross(account, figures, detail, balances)
+        if not (lines_kept and self._reset_cross(account, figures, len(balances) + 2 * len(detail))):
+            self._anchor_cross(account, figures, detail, balances)
         isolated = state.isolated_positions(account)
         if not isolated and account_id not in self.isolated_units:
             return
@@ -468,6 +480,19 @@ class RiskMonitor:
         self.screen.anchor(
             self._row(unit), figures.health * quantum, free * quantum, figures.health < 0, free < 0, rows, terms, quantum
         )
+
+    def _reset_cross(self, account: Account, figures: RiskFigures, terms: int) -> bool:
+        """Re-anchor the account's written cross row from its exact `figures` over the lines
+        it has (`HealthScreen.reset`); False where that cannot be done (no row, nothing at
+        risk, a figure cache's lines, a line off its interval): anchor it instead."""
+        if not figures.at_risk or account.id in self.state.figure_caches:
+            return False
+        row = self._cross_row(account)
+        if row < 0:
+            return False
+        quantum = _quantum(self.state.book.params.value_decimals)
+        health, free = figures.health, figures.free_collateral
+        return self.screen.reset(row, health * quantum, free * quantum, health < 0, free < 0, terms, quantum)
 
     def _anchor_cross(self, account: Account, figures: RiskFigures, detail: list[tuple],
                       balances: dict[str, int]) -> None:

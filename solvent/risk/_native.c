@@ -11,6 +11,7 @@
  *   restate(screen arrays..., row, oracle, line, health, free, ...) -> 1, 0 or -1  (HealthScreen.restate's
  *                                                                   common case)
  *   flip(screen arrays..., row, free_may_fall, width) -> signs, 0 or -1  (HealthScreen.flip's)
+ *   reset(screen arrays..., row, health, free, signs, ...) -> 1, 0 or -1  (HealthScreen.reset's)
  *
  * Each is a loop of `solvent/risk/kernels.py` (`_tick_loop`, `_scatter_loop`,
  * `_margins_loop`) or of `HealthScreen.shift` written out, with the same IEEE operations in
@@ -1130,6 +1131,113 @@ done:
     return PyLong_FromLong(result);
 }
 
+/*
+ * reset(margins, record, line_count, line_oracle, line_slot, columns, prices, row, health, free,
+ *       health_negative, free_negative, terms, quantum, relative_band, width)
+ *       -> 1 (written), 0 (refused: anchor the row) or -1 (left to Python)
+ *
+ * HealthScreen.reset for a row whose lines are in the packed index (not an overflow row, nor
+ * one with no line, which give -1, as does anything not of the expected shape), the same
+ * operations in the same order. The caller has checked that the row is not staged. Nothing
+ * is written unless the row is.
+ */
+static PyObject *reset(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    if (nargs != 16) {
+        PyErr_SetString(PyExc_TypeError, "reset takes 16 arguments");
+        return NULL;
+    }
+    Py_ssize_t row = PyNumber_AsSsize_t(args[7], PyExc_OverflowError);
+    int health_negative = PyObject_IsTrue(args[10]);
+    int free_negative = PyObject_IsTrue(args[11]);
+    Py_ssize_t terms = PyNumber_AsSsize_t(args[12], PyExc_OverflowError);
+    Py_ssize_t width = PyNumber_AsSsize_t(args[15], PyExc_OverflowError);
+    double figures[2]; /* health, free */
+    double last[2];    /* quantum, relative_band */
+    if (PyErr_Occurred() || health_negative < 0 || free_negative < 0 || read_doubles(args + 8, 2, figures) != 0 ||
+        read_doubles(args + 13, 2, last) != 0) {
+        return NULL;
+    }
+    if (terms < 0 || terms >= (1LL << 52)) {
+        PyErr_SetString(PyExc_ValueError, "reset: terms out of range");
+        return NULL;
+    }
+    if (!PyList_Check(args[5]) || PyList_GET_SIZE(args[5]) == 0 || width > FLIP_MAX_LINES) {
+        return PyLong_FromLong(-1);
+    }
+    double health = figures[0], free = figures[1], quantum = last[0], relative_band = last[1];
+    WrittenRow written;
+    if (open_row(&written, args, row, 0, width, "reset") != 0) {
+        return NULL;
+    }
+    long result = -1;
+    ColumnBuffers lines[FLIP_MAX_LINES];
+    memset(lines, 0, sizeof(lines));
+    Py_ssize_t count = written.count;
+    if (count == 0) {
+        goto done;
+    }
+    result = 0;
+    if (!(written.health_margins[row] < INFINITY && written.free_margins[row] < INFINITY)) {
+        goto done;
+    }
+    for (Py_ssize_t j = 0; j < count; j++) {
+        if (acquire_column(written.columns, written.line_oracle[j], &lines[j]) != 0) {
+            goto done;
+        }
+        Py_ssize_t at = written.line_slot[j];
+        for (int i = 0; i < 4; i++) {
+            if (at < 0 || at >= items(&lines[j].arrays[i])) {
+                PyErr_SetString(PyExc_ValueError, "reset: a line's slot is outside its column");
+                goto done;
+            }
+        }
+        double price = PyFloat_AS_DOUBLE(PyList_GET_ITEM(written.prices, written.line_oracle[j]));
+        double low = ((double *)lines[j].arrays[2].view.buf)[at];
+        double high = ((double *)lines[j].arrays[3].view.buf)[at];
+        if (!(low < price && price <= high)) {
+            goto done;
+        }
+    }
+    double *record = written.record;
+    double old_h = record[2];
+    double old_f = record[3];
+    double sign_h = health_negative ? -1.0 : 1.0;
+    double sign_f = free_negative ? -1.0 : 1.0;
+    double moving_h = 0.0, moving_f = 0.0, spread = 0.0;
+    for (Py_ssize_t j = 0; j < count; j++) {
+        Py_ssize_t at = written.line_slot[j];
+        double *slope_h = (double *)lines[j].arrays[0].view.buf;
+        double *slope_f = (double *)lines[j].arrays[1].view.buf;
+        double s_h = old_h * slope_h[at];
+        double s_f = old_f * slope_f[at];
+        slope_h[at] = sign_h * s_h;
+        slope_f[at] = sign_f * s_f;
+        add_line(s_h, s_f, PyFloat_AS_DOUBLE(PyList_GET_ITEM(written.prices, written.line_oracle[j])), &moving_h,
+                 &moving_f, &spread);
+    }
+    double magnitudes = (spread + fabs(health)) + fabs(free);
+    double relative = relative_band * magnitudes;
+    double rounding = (double)(terms + 2) * quantum;
+    double band = relative + rounding;
+    written.health_margins[row] = sign_h * health - band;
+    written.free_margins[row] = sign_f * free - band;
+    record[0] = health - moving_h;
+    record[1] = free - moving_f;
+    record[2] = sign_h;
+    record[3] = sign_f;
+    record[4] = band;
+    result = 1;
+done:
+    for (Py_ssize_t j = 0; j < count && j < FLIP_MAX_LINES; j++) {
+        release(lines[j].arrays, 4);
+    }
+    close_row(&written);
+    if (PyErr_Occurred()) {
+        return NULL;
+    }
+    return PyLong_FromLong(result);
+}
+
 static PyMethodDef methods[] = {
     {"tick", tick, METH_VARARGS, "tick(margins, rows, slope_h, slope_f, low, high, delta, price) -> candidate rows"},
     {"scatter", scatter, METH_VARARGS, "scatter(moving, rows, slope_h, slope_f, price): moving[row] += slope x price"},
@@ -1146,6 +1254,9 @@ static PyMethodDef methods[] = {
     {"flip", (PyCFunction)(void (*)(void))flip, METH_FASTCALL, "flip(margins, record, line_count, line_oracle, line_slot, columns, prices, row, "
                                  "free_may_fall, width) -> 1 + 2 health negative + 4 free negative flipped, 0 refused, "
                                  "-1 left to Python"},
+    {"reset", (PyCFunction)(void (*)(void))reset, METH_FASTCALL, "reset(margins, record, line_count, line_oracle, line_slot, columns, prices, row, "
+                                   "health, free, health_negative, free_negative, terms, quantum, relative_band, width) "
+                                   "-> 1 written, 0 refused, -1 left to Python"},
     {NULL, NULL, 0, NULL},
 };
 

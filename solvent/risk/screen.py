@@ -67,6 +67,7 @@ _INF = float("inf")
 _RETIER_NATIVE: Any = kernels.native_function("retier")
 _RESTATE_NATIVE: Any = kernels.native_function("restate")
 _FLIP_NATIVE: Any = kernels.native_function("flip")
+_RESET_NATIVE: Any = kernels.native_function("reset")
 
 #: `HealthScreen.flip`'s answers: refused (evaluate exactly), or done, with the bits of the
 #: signs the row's two figures have after it
@@ -601,6 +602,70 @@ class HealthScreen:
             margins[cap + row] = margin_f
             record[base + 3] = sign_f
         return FLIP_DONE | (FLIP_HEALTH_NEGATIVE if sign_h < 0.0 else 0) | (FLIP_FREE_NEGATIVE if sign_f < 0.0 else 0)
+
+    def reset(self, row: int, health: float, free: float, health_negative: bool, free_negative: bool, terms: int,
+              quantum: float) -> bool:
+        """Re-anchor a written row from an exact evaluation while keeping its lines: what
+        `anchor` then `flush` would write for the same lines, without building them again.
+        Valid when the lines are still what anchoring would build — nothing they depend on
+        changed since they were written (a price tick moves no position, balance or
+        leverage) and every line's price is inside its interval (no tier changed). Each
+        line's slopes are read back unsigned (`sign × stored`, exact), summed in the row's
+        order as `flush` sums them, and stored again with the new signs; the band is
+        `flush`'s.
+
+        Returns whether the row was written; False (anchor it instead) for a staged or
+        cleared row and for a row with any line off its interval. With the native kernel, a
+        row in the packed index is done in C (`_native.reset`, the same operations: the same
+        bits)."""
+        if row in self._staged:
+            return False
+        if self.kernel_name == "native":
+            written: int = _RESET_NATIVE(self._margin_view, self._record_view, self._line_count, self._line_oracle,
+                                         self._line_slot, self._column_arrays, self.prices, row, health, free,
+                                         health_negative, free_negative, terms, quantum, RELATIVE_BAND, WIDTH)
+            if written >= 0:
+                return written == 1
+        margins, record = self._margin_view, self._record_view
+        cap = self._capacity
+        base = 5 * row
+        if not (margins[row] < _INF and margins[cap + row] < _INF):
+            return False
+        lines = self._lines_of(row)
+        prices = self.prices
+        columns = self.columns
+        for index, at in lines:
+            price: float = prices[index]
+            low: float = columns[index].low[at]
+            high: float = columns[index].high[at]
+            if not (low < price <= high):
+                return False
+        old_h: float = record[base + 2]
+        old_f: float = record[base + 3]
+        sign_h = -1.0 if health_negative else 1.0
+        sign_f = -1.0 if free_negative else 1.0
+        moving_h = moving_f = spread = 0.0
+        for index, at in lines:
+            column = columns[index]
+            stored_h: float = column.slope_h[at]
+            stored_f: float = column.slope_f[at]
+            s_h = old_h * stored_h
+            s_f = old_f * stored_f
+            column.slope_h[at] = sign_h * s_h
+            column.slope_f[at] = sign_f * s_f
+            price = prices[index]
+            moving_h += s_h * price
+            moving_f += s_f * price
+            spread += abs(s_h) * price + abs(s_f) * price
+        band = RELATIVE_BAND * (spread + abs(health) + abs(free)) + (terms + 2) * quantum
+        margins[row] = sign_h * health - band
+        margins[cap + row] = sign_f * free - band
+        record[base] = health - moving_h
+        record[base + 1] = free - moving_f
+        record[base + 2] = sign_h
+        record[base + 3] = sign_f
+        record[base + 4] = band
+        return True
 
     def shift(self, shifts: list[tuple[int, float, float]]) -> list[int]:
         """Move rows' health and free collateral by known amounts (a funding payment, say)

@@ -273,6 +273,25 @@ def test_a_crossing_the_floats_prove_is_recorded_without_an_exact_evaluation():
     assert e.monitor.flipped == 2
 
 
+def test_with_two_markets_on_the_oracle_a_crossing_is_carried_only_for_one_position_there():
+    """ETH-PERP-B, a second market on the ETH oracle. carol holds 9 in ETH-PERP only, frank 9
+    in each: at 120 both notionals cross into tier 2. carol's line is her one position's leg
+    (found among her positions, not looked up by market): carried. frank's line merges two
+    legs: evaluated exactly, as is the maker's (short 18 in ETH-PERP and 9 in ETH-PERP-B)."""
+    e = setup_tiered()
+    ok(e, {"op": "market", "id": "ETH-PERP-B", "oracle": "ETH", "settle": "USDC", "step_size": "0.01",
+           "liquidation_fee": "0.01", "tiers": TIERS})
+    open_long(e, "carol", "5000", size="9")
+    ok(e, {"op": "deposit", "account": "frank", "asset": "USDC", "amount": "10000"})
+    for market in ("ETH-PERP", "ETH-PERP-B"):
+        ok(e, {"op": "trade", "market": market, "buyer": "frank", "seller": "maker", "size": "9", "price": "100"})
+    tick(e, "120")
+    assert e.monitor.retiered == 1  # carol
+    assert (e.account("carol")["health"], e.account("carol")["free_collateral"]) == ("5168.400000", "5126.000000")
+    estimate_is_within_band(e, "carol")
+    estimate_is_within_band(e, "frank")
+
+
 #: rows carried across a tier boundary over the property test below (checked after it)
 _CARRIED: list[int] = []
 
@@ -382,19 +401,43 @@ class NeverFlippingScreen(HealthScreen):
         return FLIP_REFUSED
 
 
-#: (liquidations, crossings flipped by the engine with flips), over the property test below
-_FLIPPED_LIVE: list[tuple[str, int]] = []
+class NeverResettingScreen(HealthScreen):
+    """The screen with `reset` always refusing: every row evaluated at a tick is anchored
+    from lines built again."""
+
+    def reset(self, row: int, health: float, free: float, health_negative: bool, free_negative: bool, terms: int,
+              quantum: float) -> bool:
+        return False
+
+
+class CountingScreen(HealthScreen):
+    """The screen, counting the rows `reset` wrote."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.resets = 0
+
+    def reset(self, row: int, health: float, free: float, health_negative: bool, free_negative: bool, terms: int,
+              quantum: float) -> bool:
+        written = super().reset(row, health, free, health_negative, free_negative, terms, quantum)
+        self.resets += written
+        return written
+
+
+#: (liquidations, crossings flipped, rows reset) by the first engine, over the property test below
+_FLIPPED_LIVE: list[tuple[str, int, int]] = []
 
 
 @settings(max_examples=60, deadline=None, derandomize=True)  # (the same examples each run: the count below is stable)
-@given(st.lists(st.tuples(st.integers(1, 400), st.integers(1, 60), st.booleans()), min_size=1, max_size=6),
-       st.lists(st.integers(-12, 12), min_size=1, max_size=30), st.sampled_from(["on", "paused"]))
-def test_flips_change_no_event_and_no_state(traders, steps, liquidations):
-    """The same commands through two engines, one whose screen never flips: the same events
-    after every command and the same state (its hash) at the end — with liquidations on,
-    units flipped into breach are liquidated in the same command, as an exact evaluation
-    would have had them."""
-    engines = [Engine(), Engine(NeverFlippingScreen())]
+@given(st.lists(st.tuples(st.integers(1, 400), st.integers(1, 60), st.booleans()), min_size=3, max_size=8),
+       st.lists(st.integers(-6, 6), min_size=10, max_size=40), st.sampled_from(["on", "paused"]))
+def test_flips_and_resets_change_no_event_and_no_state(traders, steps, liquidations):
+    """The same commands through three engines, one whose screen never flips and one whose
+    screen never resets a row over its lines: the same events after every command and the
+    same state (its hash) at the end — with liquidations on, units flipped into breach are
+    liquidated in the same command, as an exact evaluation would have had them."""
+    counting = CountingScreen()
+    engines = [Engine(counting), Engine(NeverFlippingScreen()), Engine(NeverResettingScreen())]
     commands: list[dict[str, Any]] = [
         {"op": "asset", "id": "USDC", "decimals": 6, "oracle": None, "weight_init": "1", "weight_maint": "1"},
         {"op": "market", "id": "ETH-PERP", "oracle": "ETH", "settle": "USDC", "step_size": "0.01",
@@ -416,12 +459,14 @@ def test_flips_change_no_event_and_no_state(traders, steps, liquidations):
         commands.append({"op": "price", "oracle": "ETH", "price": str(price)})
     for command in commands:
         answers = [engine.apply(dict(command)) for engine in engines]
-        assert answers[0] == answers[1], command
-    assert engines[0].state_hash() == engines[1].state_hash()
+        assert answers[0] == answers[1] == answers[2], command
+    assert engines[0].state_hash() == engines[1].state_hash() == engines[2].state_hash()
     assert engines[1].monitor.flipped == 0
-    _FLIPPED_LIVE.append((liquidations, engines[0].monitor.flipped))
+    _FLIPPED_LIVE.append((liquidations, engines[0].monitor.flipped, counting.resets))
 
 
-def test_the_property_test_above_flipped_crossings_in_both_modes():
-    assert sum(flipped for mode, flipped in _FLIPPED_LIVE if mode == "on") > 5
-    assert sum(flipped for mode, flipped in _FLIPPED_LIVE if mode == "paused") > 20
+def test_the_property_test_above_flipped_crossings_and_reset_rows_in_both_modes():
+    assert sum(flipped for mode, flipped, _ in _FLIPPED_LIVE if mode == "on") > 5
+    assert sum(flipped for mode, flipped, _ in _FLIPPED_LIVE if mode == "paused") > 20
+    assert sum(reset for mode, _, reset in _FLIPPED_LIVE if mode == "on") > 10
+    assert sum(reset for mode, _, reset in _FLIPPED_LIVE if mode == "paused") > 20

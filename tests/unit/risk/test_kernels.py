@@ -526,3 +526,37 @@ def test_the_c_flip_is_the_loops_flip_bit_for_bit(case):
 @native_only
 def test_the_flip_comparison_above_flipped_rows_in_c():
     assert sum(_FLIPPED_IN_C) > 20
+
+
+#: reset calls the C kernel wrote during the property test below (checked: not vacuous)
+_RESET_IN_C: list[int] = []
+
+
+@native_only
+@settings(max_examples=300, deadline=None)
+@given(retier_cases(), st.lists(st.tuples(line_floats, line_floats, st.booleans(), st.booleans(), st.integers(0, 40),
+                                          st.sampled_from((1e-6, 1e-2, 1.0))), min_size=12, max_size=12))
+def test_the_c_reset_is_the_loops_reset_bit_for_bit(case, figures):
+    """A row re-anchored over its lines (`HealthScreen.reset`) after a tick of one oracle to
+    a random price: on the numpy kernel in Python, on the C kernel in C (rows in the packed
+    index) or in Python (overflow rows, staged rows): the same answers, margins, records and
+    columns, call after call."""
+    oracles, prices, rows, calls = case
+    screens = _written_screens(oracles, prices, rows)
+    for (row, oracle, _, _, price, stage), (health, free, h_neg, f_neg, terms, quantum) in zip(calls, figures):
+        answers = []
+        for screen in screens:
+            screen.tick(oracle, price)
+            if stage and row == 0:  # a row staged since the tick: never reset
+                screen.anchor(row, *rows[0])
+            answers.append(screen.reset(row, health, free, h_neg, f_neg, terms, quantum))
+        assert answers[0] == answers[1]
+        _RESET_IN_C.append(answers[1] and screens[1]._line_count[row] > 0)
+        assert _screen_state(screens[0]) == _screen_state(screens[1])
+        for screen in screens:
+            screen.flush()
+
+
+@native_only
+def test_the_reset_comparison_above_reset_rows_in_c():
+    assert sum(_RESET_IN_C) > 20

@@ -414,6 +414,69 @@ def test_a_flip_is_refused_inside_the_band_and_off_the_tier_interval():
     assert screen.flip(falling, True) == screen_module.FLIP_DONE | screen_module.FLIP_FREE_NEGATIVE
 
 
+#: rows reset over their lines by the property test below (checked: not vacuous)
+_RESET: list[int] = []
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.floats(-1e6, 1e6), st.floats(-1e6, 1e6), st.booleans(), st.booleans(),
+                          st.lists(st.tuples(st.floats(-1e3, 1e3), st.floats(-1e3, 1e3),
+                                             st.sampled_from([0.0, 40.0, 90.0]), st.sampled_from([INF, 120.0, 300.0])),
+                                   min_size=2, max_size=2)),
+                min_size=1, max_size=6),
+       st.lists(st.tuples(st.integers(0, 1), st.floats(1.0, 400.0), st.integers(0, 5), st.floats(-1e6, 1e6),
+                          st.floats(-1e6, 1e6), st.booleans(), st.booleans()), min_size=1, max_size=10))
+def test_a_reset_writes_what_anchoring_the_same_lines_writes(rows, calls):
+    """Two screens with the same rows; prices move; one row is re-anchored from new figures
+    by `reset` on the first and by `anchor` with its original lines (then `flush`) on the
+    second. Where `reset` writes, the two screens hold the same bytes (margins, records,
+    columns); where it refuses, a line of the row is off its interval at the current price."""
+    screens = [new_screen(prices=(100.0, 50.0)) for _ in range(2)]
+    lines_of = []
+    for health, free, h_neg, f_neg, legs in rows:
+        lines = [(k, s_h, s_f, low * (k + 1) / 2, high * (k + 1) / 2 if high < INF else INF)
+                 for k, (s_h, s_f, low, high) in enumerate(legs)]
+        lines_of.append(lines)
+        for screen in screens:
+            screen.anchor(screen.new_row(), health, free, h_neg, f_neg, lines, 5, Q)
+    for screen in screens:
+        screen.flush()
+    for oracle, price, pick, health, free, h_neg, f_neg in calls:
+        row = pick % len(rows)
+        for screen in screens:
+            screen.tick(oracle, price)
+        written = screens[0].reset(row, health, free, h_neg, f_neg, 7, Q)
+        if written:
+            screens[1].anchor(row, health, free, h_neg, f_neg, lines_of[row], 7, Q)
+            screens[1].flush()
+            _RESET.append(row)
+        else:
+            assert any(not (column.low[slot] < screens[0].prices[index] <= column.high[slot])
+                       for index, slot in screens[0]._lines_of(row)
+                       for column in [screens[0].columns[index]])
+        assert screens[0].margins.tobytes() == screens[1].margins.tobytes()
+        assert screens[0].record.tobytes() == screens[1].record.tobytes()
+        for a, b in zip(screens[0].columns, screens[1].columns):
+            assert (a.slope_h.tobytes(), a.slope_f.tobytes(), a.low.tobytes(), a.high.tobytes()) == \
+                   (b.slope_h.tobytes(), b.slope_f.tobytes(), b.low.tobytes(), b.high.tobytes())
+
+
+def test_the_reset_comparison_above_reset_rows():
+    assert len(_RESET) > 50
+
+
+def test_a_reset_is_refused_for_a_staged_or_cleared_row():
+    screen = new_screen()
+    row = anchor(screen, 10.0, 5.0, [(0, 1.0, 1.0, 0.0, INF)])
+    assert not screen.reset(row, 1.0, 1.0, False, False, 3, Q)  # staged, not written yet
+    screen.flush()
+    assert screen.reset(row, -1.0, 1.0, True, False, 3, Q)
+    assert screen.record[row, 2] == -1.0 and screen.columns[0].slope_h[0] == -1.0
+    screen.clear(row)
+    screen.flush()
+    assert not screen.reset(row, 1.0, 1.0, False, False, 3, Q)
+
+
 # -- the packed layout stays consistent ------------------------------------------------------
 
 
