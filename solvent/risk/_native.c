@@ -1016,6 +1016,44 @@ done:
     return PyLong_FromLong(result);
 }
 
+#define HELD_MAX_LINES 16
+
+/* For flip and reset: acquire the columns of the row's `count` lines into `lines` and check
+ * each line's price is inside its interval (low < price <= high, as the tick tests it).
+ * 1 if every line is, 0 if one is not, -1 with an exception set. What was acquired is
+ * released by release_lines, in every case. */
+static int lines_inside(WrittenRow *written, ColumnBuffers *lines, const char *name) {
+    if (written->count > HELD_MAX_LINES) {
+        PyErr_Format(PyExc_ValueError, "%s: a row holds more lines than the packed index", name);
+        return -1;
+    }
+    for (Py_ssize_t j = 0; j < written->count; j++) {
+        if (acquire_column(written->columns, written->line_oracle[j], &lines[j]) != 0) {
+            return -1;
+        }
+        Py_ssize_t at = written->line_slot[j];
+        for (int i = 0; i < 4; i++) {
+            if (at < 0 || at >= items(&lines[j].arrays[i])) {
+                PyErr_Format(PyExc_ValueError, "%s: a line's slot is outside its column", name);
+                return -1;
+            }
+        }
+        double price = PyFloat_AS_DOUBLE(PyList_GET_ITEM(written->prices, written->line_oracle[j]));
+        double low = ((double *)lines[j].arrays[2].view.buf)[at];
+        double high = ((double *)lines[j].arrays[3].view.buf)[at];
+        if (!(low < price && price <= high)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static void release_lines(ColumnBuffers *lines, Py_ssize_t count) {
+    for (Py_ssize_t j = 0; j < count && j < HELD_MAX_LINES; j++) {
+        release(lines[j].arrays, 4);
+    }
+}
+
 /*
  * flip(margins, record, line_count, line_oracle, line_slot, columns, prices, row, free_may_fall,
  *      width) -> 0 (refused: evaluate exactly), 1 + 2 x health negative + 4 x free negative
@@ -1026,7 +1064,6 @@ done:
  * operations in the same order. The caller has checked that the row is not staged. Nothing
  * is written unless the row flips.
  */
-#define FLIP_MAX_LINES 16
 static PyObject *flip(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     if (nargs != 10) {
         PyErr_SetString(PyExc_TypeError, "flip takes 10 arguments");
@@ -1038,7 +1075,7 @@ static PyObject *flip(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     if (PyErr_Occurred() || free_may_fall < 0) {
         return NULL;
     }
-    if (!PyList_Check(args[5]) || PyList_GET_SIZE(args[5]) == 0 || width > FLIP_MAX_LINES) {
+    if (!PyList_Check(args[5]) || PyList_GET_SIZE(args[5]) == 0 || width > HELD_MAX_LINES) {
         return PyLong_FromLong(-1); /* no column to check the row's oracles against, or too wide: Python's */
     }
     WrittenRow written;
@@ -1046,7 +1083,7 @@ static PyObject *flip(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
         return NULL;
     }
     long result = -1;
-    ColumnBuffers lines[FLIP_MAX_LINES];
+    ColumnBuffers lines[HELD_MAX_LINES];
     memset(lines, 0, sizeof(lines));
     Py_ssize_t count = written.count;
     if (count == 0) {
@@ -1055,26 +1092,8 @@ static PyObject *flip(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     result = 0;
     double margin_h = written.health_margins[row];
     double margin_f = written.free_margins[row];
-    if (!(margin_h < INFINITY && margin_f < INFINITY)) {
+    if (!(margin_h < INFINITY && margin_f < INFINITY) || lines_inside(&written, lines, "flip") != 1) {
         goto done;
-    }
-    for (Py_ssize_t j = 0; j < count; j++) {
-        if (acquire_column(written.columns, written.line_oracle[j], &lines[j]) != 0) {
-            goto done;
-        }
-        Py_ssize_t at = written.line_slot[j];
-        for (int i = 0; i < 4; i++) {
-            if (at < 0 || at >= items(&lines[j].arrays[i])) {
-                PyErr_SetString(PyExc_ValueError, "flip: a line's slot is outside its column");
-                goto done;
-            }
-        }
-        double price = PyFloat_AS_DOUBLE(PyList_GET_ITEM(written.prices, written.line_oracle[j]));
-        double low = ((double *)lines[j].arrays[2].view.buf)[at];
-        double high = ((double *)lines[j].arrays[3].view.buf)[at];
-        if (!(low < price && price <= high)) {
-            goto done;
-        }
     }
     double *record = written.record;
     double band = record[4];
@@ -1121,9 +1140,7 @@ static PyObject *flip(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     }
     result = 1 + (sign_h < 0.0 ? 2 : 0) + (sign_f < 0.0 ? 4 : 0);
 done:
-    for (Py_ssize_t j = 0; j < count && j < FLIP_MAX_LINES; j++) {
-        release(lines[j].arrays, 4);
-    }
+    release_lines(lines, count);
     close_row(&written);
     if (PyErr_Occurred()) {
         return NULL;
@@ -1161,7 +1178,7 @@ static PyObject *reset(PyObject *self, PyObject *const *args, Py_ssize_t nargs) 
         PyErr_SetString(PyExc_ValueError, "reset: terms out of range");
         return NULL;
     }
-    if (!PyList_Check(args[5]) || PyList_GET_SIZE(args[5]) == 0 || width > FLIP_MAX_LINES) {
+    if (!PyList_Check(args[5]) || PyList_GET_SIZE(args[5]) == 0 || width > HELD_MAX_LINES) {
         return PyLong_FromLong(-1);
     }
     double health = figures[0], free = figures[1], quantum = last[0], relative_band = last[1];
@@ -1170,33 +1187,16 @@ static PyObject *reset(PyObject *self, PyObject *const *args, Py_ssize_t nargs) 
         return NULL;
     }
     long result = -1;
-    ColumnBuffers lines[FLIP_MAX_LINES];
+    ColumnBuffers lines[HELD_MAX_LINES];
     memset(lines, 0, sizeof(lines));
     Py_ssize_t count = written.count;
     if (count == 0) {
         goto done;
     }
     result = 0;
-    if (!(written.health_margins[row] < INFINITY && written.free_margins[row] < INFINITY)) {
+    if (!(written.health_margins[row] < INFINITY && written.free_margins[row] < INFINITY) ||
+        lines_inside(&written, lines, "reset") != 1) {
         goto done;
-    }
-    for (Py_ssize_t j = 0; j < count; j++) {
-        if (acquire_column(written.columns, written.line_oracle[j], &lines[j]) != 0) {
-            goto done;
-        }
-        Py_ssize_t at = written.line_slot[j];
-        for (int i = 0; i < 4; i++) {
-            if (at < 0 || at >= items(&lines[j].arrays[i])) {
-                PyErr_SetString(PyExc_ValueError, "reset: a line's slot is outside its column");
-                goto done;
-            }
-        }
-        double price = PyFloat_AS_DOUBLE(PyList_GET_ITEM(written.prices, written.line_oracle[j]));
-        double low = ((double *)lines[j].arrays[2].view.buf)[at];
-        double high = ((double *)lines[j].arrays[3].view.buf)[at];
-        if (!(low < price && price <= high)) {
-            goto done;
-        }
     }
     double *record = written.record;
     double old_h = record[2];
@@ -1228,9 +1228,7 @@ static PyObject *reset(PyObject *self, PyObject *const *args, Py_ssize_t nargs) 
     record[4] = band;
     result = 1;
 done:
-    for (Py_ssize_t j = 0; j < count && j < FLIP_MAX_LINES; j++) {
-        release(lines[j].arrays, 4);
-    }
+    release_lines(lines, count);
     close_row(&written);
     if (PyErr_Occurred()) {
         return NULL;

@@ -526,6 +526,23 @@ class HealthScreen:
         record[base + 4] = band
         return True
 
+    def _held_lines(self, row: int) -> list[list[int]] | None:
+        """[oracle, slot] of each line of a written, uncleared row whose every line's price is
+        inside its interval (low < price <= high, as the tick tests it): its slopes hold at
+        the current prices. None otherwise (`flip` and `reset` refuse such a row)."""
+        if not (self._margin_view[row] < _INF and self._margin_view[self._capacity + row] < _INF):
+            return None
+        lines = self._lines_of(row)
+        prices = self.prices
+        columns = self.columns
+        for index, at in lines:
+            price: float = prices[index]
+            low: float = columns[index].low[at]
+            high: float = columns[index].high[at]
+            if not (low < price <= high):
+                return None
+        return lines
+
     def flip(self, row: int, free_may_fall: bool) -> int:
         """Carry a crossing the floats prove: a written row with a margin at or below zero
         whose every figure has either provably kept its sign (margin > 0) or provably taken
@@ -555,22 +572,15 @@ class HealthScreen:
                                         self._line_slot, self._column_arrays, self.prices, row, free_may_fall, WIDTH)
             if flipped >= 0:
                 return flipped
+        lines = self._held_lines(row)
+        if lines is None:
+            return FLIP_REFUSED
         margins, record = self._margin_view, self._record_view
         cap = self._capacity
         base = 5 * row
         margin_h: float = margins[row]
         margin_f: float = margins[cap + row]
-        if not (margin_h < _INF and margin_f < _INF):
-            return FLIP_REFUSED
-        lines = self._lines_of(row)
-        prices = self.prices
         columns = self.columns
-        for index, at in lines:
-            price: float = prices[index]
-            low: float = columns[index].low[at]
-            high: float = columns[index].high[at]
-            if not (low < price <= high):
-                return FLIP_REFUSED
         band: float = record[base + 4]
         sign_h: float = record[base + 2]
         sign_f: float = record[base + 3]
@@ -626,20 +636,14 @@ class HealthScreen:
                                          health_negative, free_negative, terms, quantum, RELATIVE_BAND, WIDTH)
             if written >= 0:
                 return written == 1
+        lines = self._held_lines(row)
+        if lines is None:
+            return False
         margins, record = self._margin_view, self._record_view
         cap = self._capacity
         base = 5 * row
-        if not (margins[row] < _INF and margins[cap + row] < _INF):
-            return False
-        lines = self._lines_of(row)
         prices = self.prices
         columns = self.columns
-        for index, at in lines:
-            price: float = prices[index]
-            low: float = columns[index].low[at]
-            high: float = columns[index].high[at]
-            if not (low < price <= high):
-                return False
         old_h: float = record[base + 2]
         old_f: float = record[base + 3]
         sign_h = -1.0 if health_negative else 1.0

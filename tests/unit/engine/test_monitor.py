@@ -292,6 +292,19 @@ def test_with_two_markets_on_the_oracle_a_crossing_is_carried_only_for_one_posit
     estimate_is_within_band(e, "frank")
 
 
+def exact_statuses(e: Engine, names: list[str]) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
+    """The cross parts of `names` that the exact model (the account query) finds liquidatable,
+    and margin called (free collateral below zero, holding a position)."""
+    liquidatable, called = set(), set()
+    for name in names:
+        entry = e.account(name)
+        if entry["liquidatable"]:
+            liquidatable.add((name, ""))
+        if Decimal(entry["free_collateral"]) < 0 and entry["positions"]:
+            called.add((name, ""))
+    return liquidatable, called
+
+
 #: rows carried across a tier boundary over the property test below (checked after it)
 _CARRIED: list[int] = []
 
@@ -323,13 +336,9 @@ def test_tier_crossings_carried_in_floats_keep_every_decision_exact(traders, wal
     carried = e.monitor.retiered
     for price in walk:
         tick(e, str(price))
-        liquidatable, called = set(), set()
+        liquidatable, called = exact_statuses(e, names + ["maker"])
         for name in names + ["maker"]:
             entry = e.account(name)
-            if entry["liquidatable"]:
-                liquidatable.add((name, ""))
-            if Decimal(entry["free_collateral"]) < 0 and entry["positions"]:
-                called.add((name, ""))
             if e.monitor.row_of((name, "")) is not None and entry["positions"]:
                 e.monitor.screen.flush()
                 found = e.monitor.screen.settled(e.monitor.row_of((name, "")))
@@ -351,8 +360,8 @@ _FLIPPED: list[int] = []
 
 
 @settings(max_examples=60, deadline=None, derandomize=True)  # (the same examples each run: the count below is stable)
-@given(st.lists(st.tuples(st.integers(1, 400), st.integers(1, 60), st.booleans()), min_size=1, max_size=8),
-       st.lists(st.integers(-6, 6), min_size=1, max_size=40))
+@given(st.lists(st.tuples(st.integers(1, 400), st.integers(1, 60), st.booleans()), min_size=3, max_size=8),
+       st.lists(st.integers(-6, 6), min_size=10, max_size=40))
 def test_crossings_proved_in_floats_keep_every_decision_exact(traders, steps):
     """Traders (size in hundredths, deposit, long or short) on the one-tier market, at up to
     10× leverage, and a walk of ticks of −6 % to +6 % each: figures cross zero both ways,
@@ -376,13 +385,7 @@ def test_crossings_proved_in_floats_keep_every_decision_exact(traders, steps):
     for step in steps:
         price = (price * (100 + step) / 100).quantize(Decimal("0.01"))
         events = tick(e, str(price))
-        liquidatable, called = set(), set()
-        for name in names + ["maker"]:
-            entry = e.account(name)
-            if entry["liquidatable"]:
-                liquidatable.add((name, ""))
-            if Decimal(entry["free_collateral"]) < 0 and entry["positions"]:
-                called.add((name, ""))
+        liquidatable, called = exact_statuses(e, names + ["maker"])
         assert e.monitor.liquidatable == liquidatable, price
         assert e.monitor.margin_called == called, price
         assert sorted(account for account, _, _ in calls(events)) == sorted(a for a, _ in called - called_before)

@@ -259,6 +259,42 @@ def scenarios(draw):
     return rows, ticks
 
 
+class ExactRows:
+    """The scenario's rows under an exact model, each anchored on a screen: health = c_h +
+    Σ_k floor(s_k × price_k) (free likewise), each of the 2 terms rounded down to a quantum
+    of 1 while the screen moves on the unrounded slopes. `state[r]` is what row r was last
+    anchored with: (health < 0, free < 0, {oracle: its interval})."""
+
+    def __init__(self, rows) -> None:
+        self.rows = rows
+        self.prices = [Fraction(100), Fraction(50)]
+        self.screen = new_screen(prices=(100.0, 50.0))
+        self.state: dict[int, tuple] = {}
+        for r in range(len(rows)):
+            assert self.screen.new_row() == r
+            self.reanchor(r)
+
+    def exact(self, r):
+        """The exact model's figures: each price term rounded down to a whole quantum (1)."""
+        c_h, c_f, slopes, _ = self.rows[r]
+        h = c_h + sum(math.floor(s_h * p) for (s_h, _), p in zip(slopes, self.prices))
+        f = c_f + sum(math.floor(s_f * p) for (_, s_f), p in zip(slopes, self.prices))
+        return Fraction(h), Fraction(f)
+
+    def reanchor(self, r):
+        h, f = self.exact(r)
+        _, _, slopes, widths = self.rows[r]
+        lines, bounds = [], {}
+        for k, ((s_h, s_f), (lo, hi)) in enumerate(zip(slopes, widths)):
+            if s_h or s_f or lo or hi is not None:
+                low = self.prices[k] * lo / 10
+                high = self.prices[k] * hi / 10 if hi is not None else None
+                lines.append((k, float(s_h), float(s_f), float(low), INF if high is None else float(high)))
+                bounds[k] = (low, high)
+        self.screen.anchor(r, float(h), float(f), h < 0, f < 0, lines, 2, 1.0)
+        self.state[r] = (h < 0, f < 0, bounds)
+
+
 @settings(max_examples=150, deadline=None)
 @given(scenarios())
 def test_every_row_whose_true_health_changes_sign_is_a_candidate(scenario):
@@ -270,34 +306,8 @@ def test_every_row_whose_true_health_changes_sign_is_a_candidate(scenario):
     or whose price left its interval, must be among the candidates; rows never exposed to the
     ticked oracle and not near zero are not."""
     rows, ticks = scenario
-    prices = [Fraction(100), Fraction(50)]
-    screen = new_screen(prices=(100.0, 50.0))
-
-    def exact(r):
-        """The exact model's figures: each price term rounded down to a whole quantum (1)."""
-        c_h, c_f, slopes, _ = rows[r]
-        h = c_h + sum(math.floor(s_h * p) for (s_h, _), p in zip(slopes, prices))
-        f = c_f + sum(math.floor(s_f * p) for (_, s_f), p in zip(slopes, prices))
-        return Fraction(h), Fraction(f)
-
-    state = {}
-
-    def reanchor(r):
-        h, f = exact(r)
-        _, _, slopes, widths = rows[r]
-        lines, bounds = [], {}
-        for k, ((s_h, s_f), (lo, hi)) in enumerate(zip(slopes, widths)):
-            if s_h or s_f or lo or hi is not None:
-                low = prices[k] * lo / 10
-                high = prices[k] * hi / 10 if hi is not None else None
-                lines.append((k, float(s_h), float(s_f), float(low), INF if high is None else float(high)))
-                bounds[k] = (low, high)
-        screen.anchor(r, float(h), float(f), h < 0, f < 0, lines, 2, 1.0)
-        state[r] = (h < 0, f < 0, bounds)
-
-    for r in range(len(rows)):
-        assert screen.new_row() == r
-        reanchor(r)
+    model = ExactRows(rows)
+    screen, prices, state, exact, reanchor = model.screen, model.prices, model.state, model.exact, model.reanchor
     for k, raw in ticks:
         prices[k] = Fraction(raw, 100)
         found = {int(r) for r in screen.tick(k, float(prices[k]))}
@@ -329,33 +339,8 @@ def test_a_flip_takes_the_exact_signs_and_no_crossing_is_missed_after_it(scenari
     the signs the exact model has; a fall of free collateral below zero is refused unless
     allowed; and, the row not re-anchored, every later sign change is still caught."""
     rows, ticks = scenario
-    prices = [Fraction(100), Fraction(50)]
-    screen = new_screen(prices=(100.0, 50.0))
-
-    def exact(r):
-        c_h, c_f, slopes, _ = rows[r]
-        h = c_h + sum(math.floor(s_h * p) for (s_h, _), p in zip(slopes, prices))
-        f = c_f + sum(math.floor(s_f * p) for (_, s_f), p in zip(slopes, prices))
-        return Fraction(h), Fraction(f)
-
-    state = {}
-
-    def reanchor(r):
-        h, f = exact(r)
-        _, _, slopes, widths = rows[r]
-        lines, bounds = [], {}
-        for k, ((s_h, s_f), (lo, hi)) in enumerate(zip(slopes, widths)):
-            if s_h or s_f or lo or hi is not None:
-                low = prices[k] * lo / 10
-                high = prices[k] * hi / 10 if hi is not None else None
-                lines.append((k, float(s_h), float(s_f), float(low), INF if high is None else float(high)))
-                bounds[k] = (low, high)
-        screen.anchor(r, float(h), float(f), h < 0, f < 0, lines, 2, 1.0)
-        state[r] = (h < 0, f < 0, bounds)
-
-    for r in range(len(rows)):
-        assert screen.new_row() == r
-        reanchor(r)
+    model = ExactRows(rows)
+    screen, prices, state, exact, reanchor = model.screen, model.prices, model.state, model.exact, model.reanchor
     screen.flush()
     for k, raw in ticks:
         prices[k] = Fraction(raw, 100)
