@@ -337,15 +337,24 @@ class HealthScreen:
                     if moved is not None:  # another row's line (this row has none left in `index`)
                         self._moved_slot(moved, index, len(column), slot)
                 self._record_lines(row, placed)
-            band = RELATIVE_BAND * (spread + abs(health) + abs(free)) + (terms + 2) * quantum
-            margins[row] = sign_h * health - band
-            margins[cap + row] = sign_f * free - band
-            record[base] = health - moving_h
-            record[base + 1] = free - moving_f
-            record[base + 2] = sign_h
-            record[base + 3] = sign_f
-            record[base + 4] = band
+            self._write_anchored(row, health, free, sign_h, sign_f, moving_h, moving_f, spread, terms, quantum)
         staged.clear()
+
+    def _write_anchored(self, row: int, health: float, free: float, sign_h: float, sign_f: float, moving_h: float,
+                        moving_f: float, spread: float, terms: int, quantum: float) -> None:
+        """Write a row anchored at `health` and `free` with these signs, its lines' sums
+        (`moving` = Σ slope × price, `spread` = Σ |slope| × price, both figures) already
+        taken: the band, the margins and the record (the C flush and reset write the same)."""
+        band = RELATIVE_BAND * (spread + abs(health) + abs(free)) + (terms + 2) * quantum
+        margins, record = self._margin_view, self._record_view
+        base = 5 * row
+        margins[row] = sign_h * health - band
+        margins[self._capacity + row] = sign_f * free - band
+        record[base] = health - moving_h
+        record[base + 1] = free - moving_f
+        record[base + 2] = sign_h
+        record[base + 3] = sign_f
+        record[base + 4] = band
 
     # -- a change known within a bound, applied to the estimate ----------------------------
     def settled(self, row: int) -> tuple[float, float, float] | None:
@@ -639,13 +648,11 @@ class HealthScreen:
         lines = self._held_lines(row)
         if lines is None:
             return False
-        margins, record = self._margin_view, self._record_view
-        cap = self._capacity
-        base = 5 * row
+        record = self._record_view
         prices = self.prices
         columns = self.columns
-        old_h: float = record[base + 2]
-        old_f: float = record[base + 3]
+        old_h: float = record[5 * row + 2]
+        old_f: float = record[5 * row + 3]
         sign_h = -1.0 if health_negative else 1.0
         sign_f = -1.0 if free_negative else 1.0
         moving_h = moving_f = spread = 0.0
@@ -661,14 +668,7 @@ class HealthScreen:
             moving_h += s_h * price
             moving_f += s_f * price
             spread += abs(s_h) * price + abs(s_f) * price
-        band = RELATIVE_BAND * (spread + abs(health) + abs(free)) + (terms + 2) * quantum
-        margins[row] = sign_h * health - band
-        margins[cap + row] = sign_f * free - band
-        record[base] = health - moving_h
-        record[base + 1] = free - moving_f
-        record[base + 2] = sign_h
-        record[base + 3] = sign_f
-        record[base + 4] = band
+        self._write_anchored(row, health, free, sign_h, sign_f, moving_h, moving_f, spread, terms, quantum)
         return True
 
     def shift(self, shifts: list[tuple[int, float, float]]) -> list[int]:

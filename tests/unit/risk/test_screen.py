@@ -294,6 +294,17 @@ class ExactRows:
         self.screen.anchor(r, float(h), float(f), h < 0, f < 0, lines, 2, 1.0)
         self.state[r] = (h < 0, f < 0, bounds)
 
+    def must_be_candidate(self, r, k) -> bool:
+        """After a tick of oracle k: row r's exact health or free collateral has a sign other
+        than at its last anchoring, or k's price left the row's interval in k."""
+        h, f = self.exact(r)
+        h_neg, f_neg, bounds = self.state[r]
+        must = (h < 0) != h_neg or (f < 0) != f_neg
+        if k in bounds:
+            low, high = bounds[k]
+            must |= not (low < self.prices[k] and (high is None or self.prices[k] <= high))
+        return must
+
 
 @settings(max_examples=150, deadline=None)
 @given(scenarios())
@@ -312,14 +323,10 @@ def test_every_row_whose_true_health_changes_sign_is_a_candidate(scenario):
         prices[k] = Fraction(raw, 100)
         found = {int(r) for r in screen.tick(k, float(prices[k]))}
         for r in range(len(rows)):
+            if model.must_be_candidate(r, k):
+                assert r in found, (r, exact(r), state[r], prices)
             h, f = exact(r)
             h_neg, f_neg, bounds = state[r]
-            must = (h < 0) != h_neg or (f < 0) != f_neg
-            if k in bounds:
-                low, high = bounds[k]
-                must |= not (low < prices[k] and (high is None or prices[k] <= high))
-            if must:
-                assert r in found, (r, h, f, state[r], prices)
             far = abs(h) > 1 and abs(f) > 1
             if k not in bounds and far and (h < 0) == h_neg and (f < 0) == f_neg:
                 assert r not in found
@@ -346,14 +353,8 @@ def test_a_flip_takes_the_exact_signs_and_no_crossing_is_missed_after_it(scenari
         prices[k] = Fraction(raw, 100)
         found = {int(r) for r in screen.tick(k, float(prices[k]))}
         for r in range(len(rows)):
-            h, f = exact(r)
-            h_neg, f_neg, bounds = state[r]
-            must = (h < 0) != h_neg or (f < 0) != f_neg
-            if k in bounds:
-                low, high = bounds[k]
-                must |= not (low < prices[k] and (high is None or prices[k] <= high))
-            if must:
-                assert r in found, (r, h, f, state[r], prices)
+            if model.must_be_candidate(r, k):
+                assert r in found, (r, exact(r), state[r], prices)
         for r in sorted(found):
             h, f = exact(r)
             h_neg, f_neg, bounds = state[r]
