@@ -157,12 +157,13 @@ def run_bench(accounts: int = 1_000_000, markets: int = 200, seed: int = 1, tick
     exact_rows = []
     for price in price_path(price, ticks, rng):
         command = {"op": "price", "oracle": top_oracle, "price": format(price, "f")}
-        spared = monitor.retiered + monitor.flipped
+        spared, observed = monitor.retiered + monitor.flipped, len(candidates)
         started = time.perf_counter()
         events = engine.apply(command)
         timings.append((time.perf_counter() - started) * 1000)
         events_total += len(events)
-        exact_rows.append(candidates[-1] - (monitor.retiered + monitor.flipped - spared))
+        handed = sum(candidates[observed:])  # (0 if the screen did not tick: a price not believed)
+        exact_rows.append(handed - (monitor.retiered + monitor.flipped - spared))
     screen_timings = screen.timings or []
     screen.timings = None
     timings.sort()
@@ -173,7 +174,7 @@ def run_bench(accounts: int = 1_000_000, markets: int = 200, seed: int = 1, tick
     result["candidates_at_zero"] = sum(at_zero)
     result["candidates_retiered"] = engine.monitor.retiered
     result["candidates_flipped"] = engine.monitor.flipped
-    result["exact_rows_per_tick_max"] = max(exact_rows)
+    result["exact_rows_per_tick_max"] = max(exact_rows, default=0)
     result["tick_p50_ms"] = round(statistics.median(timings), 3)
     result["tick_p99_ms"] = round(timings[min(len(timings) - 1, int(len(timings) * 0.99))], 3)
     result["tick_events"] = events_total

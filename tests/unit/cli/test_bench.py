@@ -50,6 +50,9 @@ def test_small_bench_agrees_with_the_exact_model(tmp_path):
     assert figures["trades_accepted"] > 0
     # every account that crossed was a candidate at zero; the rest only left a tier interval
     assert 0 < figures["candidates_at_zero"] <= figures["candidates_total"]
+    # some crossings at zero were proved in floats; the rest of the at-zero ones were evaluated
+    assert 0 < figures["candidates_flipped"] < figures["candidates_at_zero"]
+    assert 0 < figures["exact_rows_per_tick_max"] <= figures["candidates_per_tick_max"]
     for key in ("full_scan_ms", "tick_p50_ms", "tick_p99_ms", "exact_scan_ms_per_1m", "trades_per_s", "peak_rss_mb"):
         assert figures[key] > 0
     assert "decisions_agree" in result.output
@@ -59,5 +62,6 @@ def test_run_bench_is_seeded():
     first = run_bench(accounts=500, markets=20, seed=5, ticks=20, trades=50, sample=100)
     second = run_bench(accounts=500, markets=20, seed=5, ticks=20, trades=50, sample=100)
     for key in ("positions", "liquidatable", "tick_events", "trades_accepted", "top_market_holders",
-                "candidates_total", "candidates_at_zero"):
+                "candidates_total", "candidates_at_zero", "candidates_retiered", "candidates_flipped",
+                "exact_rows_per_tick_max"):
         assert first[key] == second[key]
