@@ -468,6 +468,42 @@ def test_flips_and_resets_change_no_event_and_no_state(traders, steps, liquidati
     _FLIPPED_LIVE.append((liquidations, engines[0].monitor.flipped, counting.resets))
 
 
+@pytest.mark.parametrize("liquidations", ["paused", "on"])
+def test_an_isolated_position_flipped_into_breach(liquidations):
+    """bob: isolated long 1 @100 at leverage 10 (isolated margin 10). At 80: health =
+    10 − 20 − 4 = −14, proved by the floats: his isolated unit is flipped into breach (an
+    isolated position is watched for its health only, with no margin call to emit). Paused,
+    it is liquidatable, and back at 100 (health 5) flipped safe again; on, it is liquidated
+    in the same command, with the same events as an engine whose screen never flips."""
+    engines = [setup(), Engine(NeverFlippingScreen())]
+    for command in [
+        {"op": "asset", "id": "USDC", "decimals": 6, "oracle": None, "weight_init": "1", "weight_maint": "1"},
+        {"op": "market", "id": "ETH-PERP", "oracle": "ETH", "settle": "USDC", "step_size": "0.01",
+         "liquidation_fee": "0.01", "tiers": [{"mmr": "0.05", "max_leverage": "10"}]},
+        {"op": "price", "oracle": "ETH", "price": "100"},
+        {"op": "deposit", "account": "maker", "asset": "USDC", "amount": "1000000"},
+    ]:
+        ok(engines[1], command)
+    for e in engines:
+        ok(e, {"op": "params", "liquidations": liquidations})
+        ok(e, {"op": "deposit", "account": "bob", "asset": "USDC", "amount": "30"})
+        ok(e, {"op": "margin_mode", "account": "bob", "market": "ETH-PERP", "mode": "isolated", "leverage": "10"})
+        ok(e, {"op": "trade", "market": "ETH-PERP", "buyer": "bob", "seller": "maker", "size": "1", "price": "100"})
+    crash = [e.apply({"op": "price", "oracle": "ETH", "price": "80"}) for e in engines]
+    assert crash[0] == crash[1]
+    assert engines[0].monitor.flipped == 1 and engines[1].monitor.flipped == 0
+    if liquidations == "paused":
+        assert crash[0] == []
+        assert engines[0].monitor.liquidatable == {("bob", "ETH-PERP")}
+        assert engines[0].account("bob")["positions"]["ETH-PERP"]["health"] == "-14.000000"
+        assert [tick(e, "100") for e in engines] == [[], []]
+        assert engines[0].monitor.flipped == 2 and engines[0].monitor.liquidatable == set()
+    else:
+        assert any(event["event"] == "liquidation" for event in crash[0])
+        assert "ETH-PERP" not in engines[0].account("bob")["positions"]
+    assert engines[0].state_hash() == engines[1].state_hash()
+
+
 def test_the_property_test_above_flipped_crossings_and_reset_rows_in_both_modes():
     assert sum(flipped for mode, flipped, _ in _FLIPPED_LIVE if mode == "on") > 5
     assert sum(flipped for mode, flipped, _ in _FLIPPED_LIVE if mode == "paused") > 20
