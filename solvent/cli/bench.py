@@ -19,7 +19,7 @@ In one run, on one book (`solvent.simulation.bench_book`, loaded with
   `candidates_retiered` of those were carried into their new tier in floats, without an
   exact evaluation (`RiskMonitor._retier`), and `candidates_flipped` of the ones at zero
   had a crossing the floats proved, with no event about it, recorded without one
-  (`RiskMonitor._flip`); `exact_rows_per_tick_max` is the most candidates one tick handed
+  (`RiskMonitor._flipped`); `exact_rows_per_tick_max` is the most candidates one tick handed
   to the exact evaluation (neither carried nor flipped);
 * `exact_scan_ms_per_1m`: the exact per-account model (`cross_figures`) over a sample of
   accounts, scaled to 1,000,000 accounts; `speedup_tick_vs_exact` = that ÷ `tick_p50_ms`;

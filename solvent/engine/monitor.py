@@ -5,8 +5,8 @@ After each command the engine asks the monitor to evaluate the accounts the comm
 `solvent.risk.screen` first; only its candidates are evaluated exactly, except those that
 only crossed a tier boundary far from zero, which are carried into the new tier in floats
 (`_retier`; docs/ARCHITECTURE.md, "A price tick"), and those whose crossing the floats
-prove and that no event is about (`_flip`: a unit becoming liquidatable or safe again, a
-margin call ending). Evaluation:
+prove and that no event is about (`_flipped`: a unit becoming liquidatable or safe again,
+a margin call ending). Evaluation:
 
 * records, per risk unit (an account's cross part, or one isolated position), whether it
   is liquidatable, and for the cross part whether its free collateral is below zero;
@@ -37,7 +37,14 @@ from ..margin.figures import (
     account_cross_figures,
     isolated_figures,
 )
-from ..risk.screen import FLIP_FREE_NEGATIVE, FLIP_HEALTH_NEGATIVE, RELATIVE_BAND, HealthScreen
+from ..risk.screen import (
+    FLIP_FREE_NEGATIVE,
+    FLIP_HEALTH_NEGATIVE,
+    FLIP_NOT_AT_ZERO,
+    FLIP_REFUSED,
+    RELATIVE_BAND,
+    HealthScreen,
+)
 from .state import EngineState
 
 Unit = tuple[str, str]  # (account id, market or "" for the cross part)
@@ -87,7 +94,7 @@ class RiskMonitor:
         self._line_caches: dict[str, _PositionLines] = {}
         #: candidate rows carried across a tier boundary in floats (`_retier`), not evaluated
         self.retiered = 0
-        #: candidate rows whose crossing the floats proved (`_flip`), not evaluated
+        #: candidate rows whose crossing the floats proved (`_flipped`), not evaluated
         self.flipped = 0
 
     # -- oracles --------------------------------------------------------------------------
@@ -111,34 +118,34 @@ class RiskMonitor:
 
     def _exact_candidates(self, rows, oracle: str, index: int, previous: float) -> list[int]:
         """The candidate rows of a tick of `oracle` (its index `index`; from `previous`) that need an
-        exact evaluation: those at or below zero whose crossing `_flip` cannot decide in
+        exact evaluation: those at or below zero whose crossing the screen cannot flip in
         floats, and those off a tier interval that `_retier` cannot carry across the
         boundary."""
-        at_zero = self.screen.at_zero
         owners = self.owners
+        candidates = [int(found) for found in rows]
+        units = [owners[row] for row in candidates]
+        # flips first, all at once (`HealthScreen.flip_rows`): a cross part's free collateral may not fall
+        answers = self.screen.flip_rows(candidates, bytes([0 if isinstance(owner, str) else 1 for owner in units]))
         exact = []
-        for found in rows:
-            row = int(found)
-            owner = owners[row]
-            if at_zero(row):
-                if not self._flip(owner, row):
+        for row, owner, answer in zip(candidates, units, answers):
+            if answer == FLIP_NOT_AT_ZERO:  # off a tier interval only
+                if not isinstance(owner, str) or not self._retier(owner, row, oracle, index, previous):
                     exact.append(row)
-            elif not isinstance(owner, str) or not self._retier(owner, row, oracle, index, previous):
+                else:
+                    self.retiered += 1
+            elif answer == FLIP_REFUSED:
                 exact.append(row)
             else:
-                self.retiered += 1
+                self._flipped(owner, answer)
         return exact
 
-    def _flip(self, owner: Owner, row: int) -> bool:
-        """Record a crossing the floats prove (`HealthScreen.flip`) without an exact
-        evaluation: the row takes its figures' new signs, and the unit's statuses follow
-        them (liquidatable: health < 0; margin called: free collateral < 0). Never a fall of
-        a cross part's free collateral below zero: that is a margin call, whose event
-        carries the exact figures. Returns whether the row was flipped."""
+    def _flipped(self, owner: Owner, flipped: int) -> None:
+        """Record a crossing the floats proved (`HealthScreen.flip`; `flipped` its answer)
+        without an exact evaluation: the row took its figures' new signs, and the unit's
+        statuses follow them (liquidatable: health < 0; margin called: free collateral < 0).
+        Never a fall of a cross part's free collateral below zero (the screen refuses it):
+        that is a margin call, whose event carries the exact figures."""
         cross = isinstance(owner, str)
-        flipped = self.screen.flip(row, not cross)
-        if not flipped:
-            return False
         unit: Unit = (owner, "") if isinstance(owner, str) else owner
         if flipped & FLIP_HEALTH_NEGATIVE:
             self.liquidatable.add(unit)
@@ -147,7 +154,6 @@ class RiskMonitor:
         if cross and not flipped & FLIP_FREE_NEGATIVE:
             self.margin_called.discard(unit)
         self.flipped += 1
-        return True
 
     def _retier(self, account_id: str, row: int, oracle: str, index: int, previous: float) -> bool:
         """Carry a cross row whose line in `oracle` (index `index`) left its tier interval, with both

@@ -10,7 +10,7 @@
  *   retier(screen arrays..., row, oracle, line, shift, ...) -> 1, 0 or -1  (HealthScreen.retier's)
  *   restate(screen arrays..., row, oracle, line, health, free, ...) -> 1, 0 or -1  (HealthScreen.restate's
  *                                                                   common case)
- *   flip(screen arrays..., row, free_may_fall, width) -> signs, 0 or -1  (HealthScreen.flip's)
+ *   flip_rows(screen arrays..., rows, free_may_fall, width) -> answers  (HealthScreen.flip's, for a batch)
  *   reset(screen arrays..., row, health, free, signs, ...) -> 1, 0 or -1  (HealthScreen.reset's)
  *
  * Each is a loop of `solvent/risk/kernels.py` (`_tick_loop`, `_scatter_loop`,
@@ -1055,97 +1055,196 @@ static void release_lines(ColumnBuffers *lines, Py_ssize_t count) {
 }
 
 /*
- * flip(margins, record, line_count, line_oracle, line_slot, columns, prices, row, free_may_fall,
- *      width) -> 0 (refused: evaluate exactly), 1 + 2 x health negative + 4 x free negative
- *      (flipped), or -1 (left to Python)
+ * flip_rows(margins, record, line_count, line_oracle, line_slot, columns, prices, rows,
+ *           free_may_fall, width) -> list, one answer per row, in order:
+ *     -2 (not at zero: both margins > 0), 0 (refused: evaluate exactly),
+ *     1 + 2 x health negative + 4 x free negative (flipped), or -1 (left to Python)
  *
- * HealthScreen.flip for a row whose lines are in the packed index (not an overflow row, nor
- * one with no line, which give -1, as does anything not of the expected shape), the same
- * operations in the same order. The caller has checked that the row is not staged. Nothing
- * is written unless the row flips.
+ * HealthScreen.flip for each of `rows` (a list of row numbers; `free_may_fall` a bytes of
+ * the same length, non-zero where a fall of free collateral may be flipped), the same
+ * operations in the same order, for rows whose lines are in the packed index (an overflow
+ * row, or one with no line, gives -1, as does a row whose lines are not of the expected
+ * shape). The screen's arrays are acquired once for the batch and each column once, the
+ * first time a row touches it: a tick hands its candidates over at once. The caller has
+ * checked that no row is staged. Rows are independent: a row's answer writes only its own
+ * margins, record and slots.
  */
-static PyObject *flip(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+static PyObject *flip_rows(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     if (nargs != 10) {
-        PyErr_SetString(PyExc_TypeError, "flip takes 10 arguments");
+        PyErr_SetString(PyExc_TypeError, "flip_rows takes 10 arguments");
         return NULL;
     }
-    Py_ssize_t row = PyNumber_AsSsize_t(args[7], PyExc_OverflowError);
-    int free_may_fall = PyObject_IsTrue(args[8]);
+    PyObject *columns = args[5], *prices = args[6], *rows = args[7], *may_fall = args[8];
     Py_ssize_t width = PyNumber_AsSsize_t(args[9], PyExc_OverflowError);
-    if (PyErr_Occurred() || free_may_fall < 0) {
-        return NULL;
-    }
-    if (!PyList_Check(args[5]) || PyList_GET_SIZE(args[5]) == 0 || width > HELD_MAX_LINES) {
-        return PyLong_FromLong(-1); /* no column to check the row's oracles against, or too wide: Python's */
-    }
-    WrittenRow written;
-    if (open_row(&written, args, row, 0, width, "flip") != 0) {
-        return NULL;
-    }
-    long result = -1;
-    ColumnBuffers lines[HELD_MAX_LINES];
-    memset(lines, 0, sizeof(lines));
-    Py_ssize_t count = written.count;
-    if (count == 0) {
-        goto done; /* an overflow row, or none: Python's */
-    }
-    result = 0;
-    double margin_h = written.health_margins[row];
-    double margin_f = written.free_margins[row];
-    if (!(margin_h < INFINITY && margin_f < INFINITY) || lines_inside(&written, lines, "flip") != 1) {
-        goto done;
-    }
-    double *record = written.record;
-    double band = record[4];
-    double sign_h = record[2];
-    double sign_f = record[3];
-    int flip_h = 0, flip_f = 0;
-    if (!(margin_h > 0.0)) {
-        margin_h = -(margin_h + band) - band;
-        if (!(margin_h > 0.0)) {
-            goto done;
-        }
-        flip_h = 1;
-    }
-    if (!(margin_f > 0.0)) {
-        margin_f = -(margin_f + band) - band;
-        if (!(margin_f > 0.0) || (sign_f > 0.0 && !free_may_fall)) {
-            goto done;
-        }
-        flip_f = 1;
-    }
-    if (!(flip_h || flip_f)) {
-        goto done;
-    }
-    for (Py_ssize_t j = 0; j < count; j++) {
-        Py_ssize_t at = written.line_slot[j];
-        if (flip_h) {
-            double *slope_h = (double *)lines[j].arrays[0].view.buf;
-            slope_h[at] = -slope_h[at];
-        }
-        if (flip_f) {
-            double *slope_f = (double *)lines[j].arrays[1].view.buf;
-            slope_f[at] = -slope_f[at];
-        }
-    }
-    if (flip_h) {
-        sign_h = -sign_h;
-        written.health_margins[row] = margin_h;
-        record[2] = sign_h;
-    }
-    if (flip_f) {
-        sign_f = -sign_f;
-        written.free_margins[row] = margin_f;
-        record[3] = sign_f;
-    }
-    result = 1 + (sign_h < 0.0 ? 2 : 0) + (sign_f < 0.0 ? 4 : 0);
-done:
-    release_lines(lines, count);
-    close_row(&written);
     if (PyErr_Occurred()) {
         return NULL;
     }
-    return PyLong_FromLong(result);
+    if (!PyList_Check(columns) || !PyList_Check(prices) || !PyList_Check(rows) || !PyBytes_Check(may_fall) ||
+        PyBytes_GET_SIZE(may_fall) != PyList_GET_SIZE(rows)) {
+        PyErr_SetString(PyExc_TypeError, "flip_rows: columns, prices and rows must be lists, free_may_fall bytes of "
+                                         "the rows' length");
+        return NULL;
+    }
+    Buffer arrays[2] = {{{0}}};
+    static const char *const names[2] = {"margins", "record"};
+    PyObject *objects[2] = {args[0], args[1]};
+    if (acquire_all(objects, arrays, "dd", names, 2, 2) != 0) {
+        return NULL;
+    }
+    Py_buffer counts, oracles, slots;
+    int flags = PyBUF_C_CONTIGUOUS | PyBUF_WRITABLE;
+    int got_counts = PyObject_GetBuffer(args[2], &counts, flags) == 0;
+    int got_oracles = got_counts && PyObject_GetBuffer(args[3], &oracles, flags | PyBUF_FORMAT) == 0;
+    int got_slots = got_oracles && PyObject_GetBuffer(args[4], &slots, flags | PyBUF_FORMAT) == 0;
+    Py_ssize_t oracle_count = PyList_GET_SIZE(columns);
+    Py_ssize_t n = PyList_GET_SIZE(rows);
+    ColumnBuffers *cache = got_slots ? PyMem_Calloc(oracle_count > 0 ? oracle_count : 1, sizeof(ColumnBuffers)) : NULL;
+    PyObject *answers = got_slots && cache != NULL ? PyList_New(n) : NULL;
+    int failed = answers == NULL;
+    if (got_slots && cache == NULL) {
+        PyErr_NoMemory();
+    }
+    Py_ssize_t capacity = items(&arrays[0]) / 2;
+    if (!failed && (oracles.itemsize != 4 || slots.itemsize != 4 || counts.itemsize != 1 ||
+                    items(&arrays[1]) < 5 * capacity || width <= 0 || width > HELD_MAX_LINES ||
+                    counts.len < capacity || oracles.len / 4 < capacity * width ||
+                    slots.len / 4 < capacity * width || PyList_GET_SIZE(prices) < oracle_count)) {
+        PyErr_SetString(PyExc_ValueError, "flip_rows: the screen's arrays do not match");
+        failed = 1;
+    }
+    double *health_margins = (double *)arrays[0].view.buf;
+    double *free_margins = health_margins + capacity;
+    const unsigned char *line_count = failed ? NULL : (const unsigned char *)counts.buf;
+    const int *line_oracle = failed ? NULL : (const int *)oracles.buf;
+    const int *line_slot = failed ? NULL : (const int *)slots.buf;
+    const char *falls = PyBytes_AS_STRING(may_fall);
+    for (Py_ssize_t i = 0; i < n && !failed; i++) {
+        Py_ssize_t row = PyLong_AsSsize_t(PyList_GET_ITEM(rows, i));
+        if (row == -1 && PyErr_Occurred()) {
+            failed = 1;
+            break;
+        }
+        if (row < 0 || row >= capacity) {
+            PyErr_SetString(PyExc_ValueError, "flip_rows: a row is outside the screen");
+            failed = 1;
+            break;
+        }
+        long code = -1;
+        double margin_h = health_margins[row];
+        double margin_f = free_margins[row];
+        Py_ssize_t count = line_count[row];
+        const int *row_oracles = line_oracle + row * width;
+        const int *row_slots = line_slot + row * width;
+        if (margin_h > 0.0 && margin_f > 0.0) {
+            code = -2;
+        } else if (count > 0 && count <= width) {
+            for (Py_ssize_t j = 0; j < count; j++) { /* the row's lines: columns with a float price */
+                int index = row_oracles[j];
+                if (index < 0 || index >= oracle_count || !PyFloat_Check(PyList_GET_ITEM(prices, index))) {
+                    count = 0;
+                    break;
+                }
+                if (acquire_column(columns, index, &cache[index]) != 0) {
+                    failed = 1;
+                    break;
+                }
+                Py_ssize_t at = row_slots[j];
+                for (int f = 0; f < 4; f++) {
+                    if (at < 0 || at >= items(&cache[index].arrays[f])) {
+                        PyErr_SetString(PyExc_ValueError, "flip_rows: a line's slot is outside its column");
+                        failed = 1;
+                    }
+                }
+                if (failed) {
+                    break;
+                }
+            }
+            if (failed) {
+                break;
+            }
+            if (count > 0) {
+                code = 0;
+                int inside = margin_h < INFINITY && margin_f < INFINITY;
+                for (Py_ssize_t j = 0; j < count && inside; j++) {
+                    ColumnBuffers *column = &cache[row_oracles[j]];
+                    Py_ssize_t at = row_slots[j];
+                    double price = PyFloat_AS_DOUBLE(PyList_GET_ITEM(prices, row_oracles[j]));
+                    double low = ((double *)column->arrays[2].view.buf)[at];
+                    double high = ((double *)column->arrays[3].view.buf)[at];
+                    inside = low < price && price <= high;
+                }
+                double *record = (double *)arrays[1].view.buf + 5 * row;
+                double band = record[4];
+                double sign_h = record[2];
+                double sign_f = record[3];
+                int flip_h = 0, flip_f = 0, refused = !inside;
+                if (!refused && !(margin_h > 0.0)) {
+                    margin_h = -(margin_h + band) - band;
+                    refused = !(margin_h > 0.0);
+                    flip_h = 1;
+                }
+                if (!refused && !(margin_f > 0.0)) {
+                    margin_f = -(margin_f + band) - band;
+                    refused = !(margin_f > 0.0) || (sign_f > 0.0 && !falls[i]);
+                    flip_f = 1;
+                }
+                if (!refused && (flip_h || flip_f)) {
+                    for (Py_ssize_t j = 0; j < count; j++) {
+                        ColumnBuffers *column = &cache[row_oracles[j]];
+                        Py_ssize_t at = row_slots[j];
+                        if (flip_h) {
+                            double *slope_h = (double *)column->arrays[0].view.buf;
+                            slope_h[at] = -slope_h[at];
+                        }
+                        if (flip_f) {
+                            double *slope_f = (double *)column->arrays[1].view.buf;
+                            slope_f[at] = -slope_f[at];
+                        }
+                    }
+                    if (flip_h) {
+                        sign_h = -sign_h;
+                        health_margins[row] = margin_h;
+                        record[2] = sign_h;
+                    }
+                    if (flip_f) {
+                        sign_f = -sign_f;
+                        free_margins[row] = margin_f;
+                        record[3] = sign_f;
+                    }
+                    code = 1 + (sign_h < 0.0 ? 2 : 0) + (sign_f < 0.0 ? 4 : 0);
+                }
+            }
+        }
+        PyObject *answer = PyLong_FromLong(code);
+        if (answer == NULL) {
+            failed = 1;
+            break;
+        }
+        PyList_SET_ITEM(answers, i, answer);
+    }
+    if (cache != NULL) {
+        for (Py_ssize_t k = 0; k < oracle_count; k++) {
+            if (cache[k].acquired) {
+                release(cache[k].arrays, 4);
+            }
+        }
+        PyMem_Free(cache);
+    }
+    if (got_slots) {
+        PyBuffer_Release(&slots);
+    }
+    if (got_oracles) {
+        PyBuffer_Release(&oracles);
+    }
+    if (got_counts) {
+        PyBuffer_Release(&counts);
+    }
+    release(arrays, 2);
+    if (failed) {
+        Py_XDECREF(answers);
+        return NULL;
+    }
+    return answers;
 }
 
 /*
@@ -1249,9 +1348,9 @@ static PyMethodDef methods[] = {
     {"restate", (PyCFunction)(void (*)(void))restate, METH_FASTCALL, "restate(margins, record, line_count, line_oracle, line_slot, columns, prices, row, "
                                        "oracle, slope_h, slope_f, low, high, health, free, carried, terms, quantum, "
                                        "low_factor, high_factor, relative_band, width) -> 1 written, 0 refused, -1 left to Python"},
-    {"flip", (PyCFunction)(void (*)(void))flip, METH_FASTCALL, "flip(margins, record, line_count, line_oracle, line_slot, columns, prices, row, "
-                                 "free_may_fall, width) -> 1 + 2 health negative + 4 free negative flipped, 0 refused, "
-                                 "-1 left to Python"},
+    {"flip_rows", (PyCFunction)(void (*)(void))flip_rows, METH_FASTCALL, "flip_rows(margins, record, line_count, line_oracle, line_slot, columns, prices, rows, "
+                                           "free_may_fall, width) -> per row: -2 not at zero, 0 refused, 1 + 2 health "
+                                           "negative + 4 free negative flipped, -1 left to Python"},
     {"reset", (PyCFunction)(void (*)(void))reset, METH_FASTCALL, "reset(margins, record, line_count, line_oracle, line_slot, columns, prices, row, "
                                    "health, free, health_negative, free_negative, terms, quantum, relative_band, width) "
                                    "-> 1 written, 0 refused, -1 left to Python"},

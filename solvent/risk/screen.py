@@ -66,7 +66,7 @@ _INF = float("inf")
 #: Python-level wrapper; None without the C kernels
 _RETIER_NATIVE: Any = kernels.native_function("retier")
 _RESTATE_NATIVE: Any = kernels.native_function("restate")
-_FLIP_NATIVE: Any = kernels.native_function("flip")
+_FLIP_ROWS_NATIVE: Any = kernels.native_function("flip_rows")
 _RESET_NATIVE: Any = kernels.native_function("reset")
 
 #: `HealthScreen.flip`'s answers: refused (evaluate exactly), or done, with the bits of the
@@ -75,6 +75,8 @@ FLIP_REFUSED: Final = 0
 FLIP_DONE: Final = 1
 FLIP_HEALTH_NEGATIVE: Final = 2
 FLIP_FREE_NEGATIVE: Final = 4
+#: `HealthScreen.flip_rows`' answer for a row with both margins positive (not at zero)
+FLIP_NOT_AT_ZERO: Final = -2
 
 #: (oracle index, slope_health, slope_free, low, high): a tuple or a list
 Line = Sequence[Any]
@@ -573,14 +575,41 @@ class HealthScreen:
         `free_may_fall` (a margin call: its event carries the exact figures). Otherwise
         returns FLIP_DONE, plus FLIP_HEALTH_NEGATIVE and FLIP_FREE_NEGATIVE for the signs
         the two figures have now. With the native kernel, a row in the packed index is done
-        in C (`_native.flip`, the same operations: the same bits)."""
+        in C (`_native.flip_rows`, the same operations: the same bits)."""
         if row in self._staged:
             return FLIP_REFUSED
         if self.kernel_name == "native":
-            flipped: int = _FLIP_NATIVE(self._margin_view, self._record_view, self._line_count, self._line_oracle,
-                                        self._line_slot, self._column_arrays, self.prices, row, free_may_fall, WIDTH)
+            flipped: int = _FLIP_ROWS_NATIVE(self._margin_view, self._record_view, self._line_count,
+                                             self._line_oracle, self._line_slot, self._column_arrays, self.prices,
+                                             [row], b"\x01" if free_may_fall else b"\x00", WIDTH)[0]
+            if flipped == FLIP_NOT_AT_ZERO:
+                return FLIP_REFUSED
             if flipped >= 0:
                 return flipped
+        return self._flip_in_python(row, free_may_fall)
+
+    def flip_rows(self, rows: list[int], free_may_fall: bytes) -> list[int]:
+        """`flip` of each of `rows` at zero (`free_may_fall[i]` non-zero where row i's free
+        collateral may fall), FLIP_NOT_AT_ZERO for a row with both margins positive, in
+        order: a tick's candidates at once. With the native kernel in one C call
+        (`_native.flip_rows`: the screen's arrays acquired once for the batch, each column
+        once), the rows it leaves (an overflow row) in Python; rows are independent, so the
+        answers are those of `flip` row by row."""
+        if self.kernel_name == "native" and not self._staged:
+            answers: list[int] = _FLIP_ROWS_NATIVE(self._margin_view, self._record_view, self._line_count,
+                                                   self._line_oracle, self._line_slot, self._column_arrays,
+                                                   self.prices, rows, free_may_fall, WIDTH)
+            for i, answer in enumerate(answers):
+                if answer == -1:
+                    answers[i] = self._flip_in_python(rows[i], bool(free_may_fall[i]))
+            return answers
+        return [self.flip(row, bool(may_fall)) if self.at_zero(row) else FLIP_NOT_AT_ZERO
+                for row, may_fall in zip(rows, free_may_fall)]
+
+    def _flip_in_python(self, row: int, free_may_fall: bool) -> int:
+        """`flip`'s loop (the pure build, and the rows the C leaves)."""
+        if row in self._staged:
+            return FLIP_REFUSED
         lines = self._held_lines(row)
         if lines is None:
             return FLIP_REFUSED

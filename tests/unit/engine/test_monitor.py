@@ -20,7 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from solvent import Engine
-from solvent.risk.screen import FLIP_REFUSED, HealthScreen
+from solvent.risk.screen import FLIP_NOT_AT_ZERO, FLIP_REFUSED, HealthScreen
 
 from ._steps import ok
 
@@ -402,6 +402,9 @@ class NeverFlippingScreen(HealthScreen):
 
     def flip(self, row: int, free_may_fall: bool) -> int:
         return FLIP_REFUSED
+
+    def flip_rows(self, rows: list[int], free_may_fall: bytes) -> list[int]:
+        return [FLIP_REFUSED if self.at_zero(row) else FLIP_NOT_AT_ZERO for row in rows]
 
 
 class NeverResettingScreen(HealthScreen):

@@ -521,6 +521,13 @@ def test_the_c_flip_is_the_loops_flip_bit_for_bit(case):
         assert _screen_state(screens[0]) == _screen_state(screens[1])
         for screen in screens:
             screen.flush()
+        # and every row at once, as a tick hands its candidates over (`flip_rows`)
+        batch = list(range(len(rows)))
+        falls = bytes(r % 3 == 0 for r in batch)
+        answered = [screen.flip_rows(batch, falls) for screen in screens]
+        assert answered[0] == answered[1]
+        _FLIPPED_IN_C.extend(answer > 0 and screens[1]._line_count[r] > 0 for r, answer in zip(batch, answered[1]))
+        assert _screen_state(screens[0]) == _screen_state(screens[1])
 
 
 @native_only
