@@ -1018,7 +1018,7 @@ done:
 
 #define HELD_MAX_LINES 16
 
-/* For flip and reset: acquire the columns of the row's `count` lines into `lines` and check
+/* For reset (flip_rows keeps its columns for the whole batch): acquire the columns of the row's `count` lines into `lines` and check
  * each line's price is inside its interval (low < price <= high, as the tick tests it).
  * 1 if every line is, 0 if one is not, -1 with an exception set. What was acquired is
  * released by release_lines, in every case. */
