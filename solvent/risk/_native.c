@@ -363,6 +363,59 @@ static int acquire_column(PyObject *columns, long oracle, ColumnBuffers *column)
     return 0;
 }
 
+/* The columns a batch (a flush, a flip_rows) touches, each acquired the first time it is
+ * asked for: a table of pointers by oracle, the buffers allocated as they are needed (a
+ * table of the buffers themselves, about 330 bytes an oracle, cost more to clear on every
+ * call than the batch's own work when a tick's batch is small). */
+typedef struct {
+    ColumnBuffers **by_oracle;
+    Py_ssize_t oracle_count;
+} ColumnCache;
+
+static int column_cache_open(ColumnCache *cache, Py_ssize_t oracle_count) {
+    cache->oracle_count = oracle_count;
+    cache->by_oracle = PyMem_Calloc(oracle_count > 0 ? oracle_count : 1, sizeof(ColumnBuffers *));
+    if (cache->by_oracle == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    return 0;
+}
+
+/* The column of `oracle` (0 <= oracle < oracle_count), acquired; NULL with an exception set. */
+static ColumnBuffers *column_cache_get(ColumnCache *cache, PyObject *columns, Py_ssize_t oracle) {
+    ColumnBuffers *column = cache->by_oracle[oracle];
+    if (column != NULL) {
+        return column;
+    }
+    column = PyMem_Calloc(1, sizeof(ColumnBuffers));
+    if (column == NULL) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    if (acquire_column(columns, oracle, column) != 0) {
+        PyMem_Free(column);
+        return NULL;
+    }
+    cache->by_oracle[oracle] = column;
+    return column;
+}
+
+static void column_cache_close(ColumnCache *cache) {
+    if (cache->by_oracle == NULL) {
+        return;
+    }
+    for (Py_ssize_t i = 0; i < cache->oracle_count; i++) {
+        ColumnBuffers *column = cache->by_oracle[i];
+        if (column != NULL) {
+            release(column->arrays, 4);
+            PyMem_Free(column);
+        }
+    }
+    PyMem_Free(cache->by_oracle);
+    cache->by_oracle = NULL;
+}
+
 /* 1 if `object` is a float or an int (read as Python's arithmetic would), 0 otherwise. */
 static int read_number(PyObject *object, double *out) {
     if (PyFloat_Check(object)) {
@@ -446,7 +499,8 @@ static PyObject *flush(PyObject *self, PyObject *args) {
         return NULL;
     }
     Py_ssize_t oracle_count = PyList_GET_SIZE(columns);
-    ColumnBuffers *column_buffers = PyMem_Calloc(oracle_count > 0 ? oracle_count : 1, sizeof(ColumnBuffers));
+    ColumnCache column_buffers = {NULL, 0};
+    int got_cache = column_cache_open(&column_buffers, oracle_count) == 0;
     /* per oracle: whether the row being read has a line there (an overflow row's lines must
      * be in distinct oracles, as the Python loop's dict of them assumes) */
     unsigned char *seen = PyMem_Calloc(oracle_count > 0 ? oracle_count : 1, 1);
@@ -454,8 +508,8 @@ static PyObject *flush(PyObject *self, PyObject *args) {
     StagedLine *read = PyMem_Malloc(read_capacity * sizeof(StagedLine));
     PyObject *left = PyList_New(0);
     Py_ssize_t capacity = items(&buffers[0]) / 2;
-    int failed = column_buffers == NULL || seen == NULL || read == NULL || left == NULL;
-    if (column_buffers == NULL || seen == NULL || read == NULL) {
+    int failed = !got_cache || seen == NULL || read == NULL || left == NULL;
+    if (got_cache && (seen == NULL || read == NULL)) {
         PyErr_NoMemory();
     }
     if (!failed && (oracles.itemsize != 4 || slots.itemsize != 4 || counts.itemsize != 1 ||
@@ -579,15 +633,16 @@ static PyObject *flush(PyObject *self, PyObject *args) {
             }
             if (handled) {
                 for (Py_ssize_t j = 0; j < count; j++) {
+                    ColumnBuffers *column = NULL;
                     if (!PyFloat_Check(PyList_GET_ITEM(prices, read[j].oracle)) ||
-                        acquire_column(columns, read[j].oracle, &column_buffers[read[j].oracle]) != 0) {
+                        (column = column_cache_get(&column_buffers, columns, read[j].oracle)) == NULL) {
                         if (PyErr_Occurred()) {
                             failed = 1;
                         }
                         handled = 0;
                         break;
                     }
-                    if (read[j].slot >= items(&column_buffers[read[j].oracle].arrays[0])) {
+                    if (read[j].slot >= items(&column->arrays[0])) {
                         handled = 0;
                         break;
                     }
@@ -609,7 +664,7 @@ static PyObject *flush(PyObject *self, PyObject *args) {
         double moving_h = 0.0, moving_f = 0.0, spread = 0.0;
         for (Py_ssize_t j = 0; j < count; j++) {
             StagedLine *line = &read[j];
-            ColumnBuffers *column = &column_buffers[line->oracle];
+            ColumnBuffers *column = column_buffers.by_oracle[line->oracle];
             Py_ssize_t slot = line->slot;
             ((double *)column->arrays[0].view.buf)[slot] = sign_h * line->slope_h;
             ((double *)column->arrays[1].view.buf)[slot] = sign_f * line->slope_f;
@@ -633,14 +688,7 @@ static PyObject *flush(PyObject *self, PyObject *args) {
         r[3] = sign_f;
         r[4] = band;
     }
-    if (column_buffers != NULL) {
-        for (Py_ssize_t i = 0; i < oracle_count; i++) {
-            if (column_buffers[i].acquired) {
-                release(column_buffers[i].arrays, 4);
-            }
-        }
-        PyMem_Free(column_buffers);
-    }
+    column_cache_close(&column_buffers);
     PyMem_Free(seen);
     PyMem_Free(read);
     PyBuffer_Release(&slots);
@@ -1098,12 +1146,10 @@ static PyObject *flip_rows(PyObject *self, PyObject *const *args, Py_ssize_t nar
     int got_slots = got_oracles && PyObject_GetBuffer(args[4], &slots, flags | PyBUF_FORMAT) == 0;
     Py_ssize_t oracle_count = PyList_GET_SIZE(columns);
     Py_ssize_t n = PyList_GET_SIZE(rows);
-    ColumnBuffers *cache = got_slots ? PyMem_Calloc(oracle_count > 0 ? oracle_count : 1, sizeof(ColumnBuffers)) : NULL;
-    PyObject *answers = got_slots && cache != NULL ? PyList_New(n) : NULL;
+    ColumnCache cache = {NULL, 0};
+    int got_cache = got_slots && column_cache_open(&cache, oracle_count) == 0;
+    PyObject *answers = got_cache ? PyList_New(n) : NULL;
     int failed = answers == NULL;
-    if (got_slots && cache == NULL) {
-        PyErr_NoMemory();
-    }
     Py_ssize_t capacity = items(&arrays[0]) / 2;
     if (!failed && (oracles.itemsize != 4 || slots.itemsize != 4 || counts.itemsize != 1 ||
                     items(&arrays[1]) < 5 * capacity || width <= 0 || width > HELD_MAX_LINES ||
@@ -1144,13 +1190,14 @@ static PyObject *flip_rows(PyObject *self, PyObject *const *args, Py_ssize_t nar
                     count = 0;
                     break;
                 }
-                if (acquire_column(columns, index, &cache[index]) != 0) {
+                ColumnBuffers *column = column_cache_get(&cache, columns, index);
+                if (column == NULL) {
                     failed = 1;
                     break;
                 }
                 Py_ssize_t at = row_slots[j];
                 for (int f = 0; f < 4; f++) {
-                    if (at < 0 || at >= items(&cache[index].arrays[f])) {
+                    if (at < 0 || at >= items(&column->arrays[f])) {
                         PyErr_SetString(PyExc_ValueError, "flip_rows: a line's slot is outside its column");
                         failed = 1;
                     }
@@ -1166,7 +1213,7 @@ static PyObject *flip_rows(PyObject *self, PyObject *const *args, Py_ssize_t nar
                 code = 0;
                 int inside = margin_h < INFINITY && margin_f < INFINITY;
                 for (Py_ssize_t j = 0; j < count && inside; j++) {
-                    ColumnBuffers *column = &cache[row_oracles[j]];
+                    ColumnBuffers *column = cache.by_oracle[row_oracles[j]];
                     Py_ssize_t at = row_slots[j];
                     double price = PyFloat_AS_DOUBLE(PyList_GET_ITEM(prices, row_oracles[j]));
                     double low = ((double *)column->arrays[2].view.buf)[at];
@@ -1190,7 +1237,7 @@ static PyObject *flip_rows(PyObject *self, PyObject *const *args, Py_ssize_t nar
                 }
                 if (!refused && (flip_h || flip_f)) {
                     for (Py_ssize_t j = 0; j < count; j++) {
-                        ColumnBuffers *column = &cache[row_oracles[j]];
+                        ColumnBuffers *column = cache.by_oracle[row_oracles[j]];
                         Py_ssize_t at = row_slots[j];
                         if (flip_h) {
                             double *slope_h = (double *)column->arrays[0].view.buf;
@@ -1222,14 +1269,7 @@ static PyObject *flip_rows(PyObject *self, PyObject *const *args, Py_ssize_t nar
         }
         PyList_SET_ITEM(answers, i, answer);
     }
-    if (cache != NULL) {
-        for (Py_ssize_t k = 0; k < oracle_count; k++) {
-            if (cache[k].acquired) {
-                release(cache[k].arrays, 4);
-            }
-        }
-        PyMem_Free(cache);
-    }
+    column_cache_close(&cache);
     if (got_slots) {
         PyBuffer_Release(&slots);
     }
