@@ -51,9 +51,10 @@ Unit = tuple[str, str]  # (account id, market or "" for the cross part)
 #: a tier in floats: (mmr, notional low, notional high, max leverage, its float, cum)
 TierFloats = tuple[float, float, float, Decimal, float, float]
 _INF = float("inf")
-#: the owner of a cross row is its account's id, of an isolated row its (account, market)
-#: unit, of a released row "" (`RiskMonitor.owners`)
-Owner = str | Unit
+#: the owner of a cross row is its account (the object: a tick's candidates reach it without
+#: a lookup by id among a million), of an isolated row its (account id, market) unit, of a
+#: released row "" (`RiskMonitor.owners`)
+Owner = Account | Unit | str
 _RELEASED = ""
 #: a long evaluation (a whole book loaded or restored, a configuration change) writes its
 #: staged screen rows every this many accounts: a staged row holds its lines as Python
@@ -113,8 +114,16 @@ class RiskMonitor:
         previous = self.screen.prices[index]
         rows = self.screen.tick(index, price)
         if len(rows):
-            accounts = sorted({self.account_of(row) for row in self._exact_candidates(rows, oracle, index, previous)})
-            self.evaluate_accounts(accounts, seq, events, lines_kept=True)
+            owners = self.owners
+            accounts = self.state.accounts
+            exact: dict[str, Account] = {}  # by id, for the order of the events
+            for row in self._exact_candidates(rows, oracle, index, previous):
+                owner = owners[row]
+                if isinstance(owner, Account):
+                    exact[owner.id] = owner
+                elif isinstance(owner, tuple) and owner[0] in accounts:
+                    exact[owner[0]] = accounts[owner[0]]
+            self.evaluate_accounts([exact[account_id] for account_id in sorted(exact)], seq, events, lines_kept=True)
 
     def _exact_candidates(self, rows, oracle: str, index: int, previous: float) -> list[int]:
         """The candidate rows of a tick of `oracle` (its index `index`; from `previous`) that need an
@@ -125,11 +134,11 @@ class RiskMonitor:
         candidates = [int(found) for found in rows]
         units = [owners[row] for row in candidates]
         # flips first, all at once (`HealthScreen.flip_rows`): a cross part's free collateral may not fall
-        answers = self.screen.flip_rows(candidates, bytes([0 if isinstance(owner, str) else 1 for owner in units]))
+        answers = self.screen.flip_rows(candidates, bytes([0 if isinstance(owner, Account) else 1 for owner in units]))
         exact = []
         for row, owner, answer in zip(candidates, units, answers):
             if answer == FLIP_NOT_AT_ZERO:  # off a tier interval only
-                if not isinstance(owner, str) or not self._retier(owner, row, oracle, index, previous):
+                if not isinstance(owner, Account) or not self._retier(owner, row, oracle, index, previous):
                     exact.append(row)
                 else:
                     self.retiered += 1
@@ -145,8 +154,8 @@ class RiskMonitor:
         statuses follow them (liquidatable: health < 0; margin called: free collateral < 0).
         Never a fall of a cross part's free collateral below zero (the screen refuses it):
         that is a margin call, whose event carries the exact figures."""
-        cross = isinstance(owner, str)
-        unit: Unit = (owner, "") if isinstance(owner, str) else owner
+        cross = isinstance(owner, Account)
+        unit: Unit = (owner.id, "") if isinstance(owner, Account) else (owner[0], owner[1])
         if flipped & FLIP_HEALTH_NEGATIVE:
             self.liquidatable.add(unit)
         else:
@@ -155,7 +164,7 @@ class RiskMonitor:
             self.margin_called.discard(unit)
         self.flipped += 1
 
-    def _retier(self, account_id: str, row: int, oracle: str, index: int, previous: float) -> bool:
+    def _retier(self, account: Account, row: int, oracle: str, index: int, previous: float) -> bool:
         """Carry a cross row whose line in `oracle` (index `index`) left its tier interval, with both
         figures provably away from zero, into the new tier without an exact evaluation
         (`HealthScreen.retier`). Only the simple case: the line is one cross position's leg
@@ -163,9 +172,9 @@ class RiskMonitor:
         no figure cache, and floats can tell the position's tier at both prices (its
         notional not within 1e-9 of a boundary). Returns whether the row was carried."""
         state = self.state
+        account_id = account.id
         if account_id in state.figure_caches:
             return False
-        account = state.accounts[account_id]
         held = None
         held_tiers: list[TierFloats] = []
         markets = state.oracle_markets.get(oracle, ())
@@ -203,14 +212,16 @@ class RiskMonitor:
 
     # -- evaluation -----------------------------------------------------------------------
     def evaluate_all(self, seq: int, events: list[dict]) -> None:
-        self.evaluate_accounts(sorted(self.state.accounts), seq, events)
+        accounts = self.state.accounts
+        self.evaluate_accounts([accounts[account_id] for account_id in sorted(accounts)], seq, events)
 
-    def evaluate_accounts(self, account_ids, seq: int, events: list[dict], lines_kept: bool = False) -> None:
-        """Evaluate `account_ids` in order (`evaluate`). The screen rows they stage are
+    def evaluate_accounts(self, accounts: list[Account], seq: int, events: list[dict],
+                          lines_kept: bool = False) -> None:
+        """Evaluate `accounts` in order (`evaluate_account`). The screen rows they stage are
         written every FLUSH_EVERY accounts; the rest wait for the next flush, as always."""
         flush = self.screen.flush
-        for count, account_id in enumerate(account_ids, 1):
-            self.evaluate(account_id, seq, events, None, None, lines_kept)
+        for count, account in enumerate(accounts, 1):
+            self.evaluate_account(account, seq, events, None, None, lines_kept)
             if not count % FLUSH_EVERY:
                 flush()
 
@@ -225,9 +236,18 @@ class RiskMonitor:
         `lines_kept`: nothing the account's screen lines depend on has changed since they
         were written (a price tick's candidates), so its cross row is re-anchored over the
         lines it has (`HealthScreen.reset`) where they all still hold, not rebuilt."""
+        account = self.state.accounts.get(account_id)
+        if account is not None:
+            self.evaluate_account(account, seq, events, figures, detail, lines_kept)
+
+    def evaluate_account(
+        self, account: Account, seq: int, events: list[dict], figures: RiskFigures | None = None,
+        detail: list | None = None, lines_kept: bool = False,
+    ) -> None:
+        """`evaluate` of an account at hand (a system account is not evaluated)."""
         state = self.state
-        account = state.accounts.get(account_id)
-        if account is None or is_system(account_id):
+        account_id = account.id
+        if is_system(account_id):
             return
         balances = state.ledger.balances(account_id)  # (a new dict, built once for both)
         if figures is None or detail is None:
@@ -435,12 +455,14 @@ class RiskMonitor:
     def account_of(self, row: int) -> str:
         """The id of the account `row` belongs to ("" for a released row)."""
         owner = self.owners[row]
+        if isinstance(owner, Account):
+            return owner.id
         return owner if isinstance(owner, str) else owner[0]
 
     def unit_rows(self) -> list[tuple[Unit, int]]:
         """(unit, row) of every unit with a row (tests and diagnostics)."""
-        found: list[tuple[Unit, int]] = [((owner, ""), row) for row, owner in enumerate(self.owners)
-                                         if isinstance(owner, str) and owner]
+        found: list[tuple[Unit, int]] = [((owner.id, ""), row) for row, owner in enumerate(self.owners)
+                                         if isinstance(owner, Account)]
         return found + list(self.isolated_rows.items())
 
     def _row(self, unit: Unit) -> int:
@@ -461,7 +483,7 @@ class RiskMonitor:
             if index >= len(cross_rows):
                 cross_rows.extend([-1] * (index + 1 - len(cross_rows)))
             cross_rows[index] = row
-            owners[row] = account.id
+            owners[row] = account
         return row
 
     def _anchor(self, unit: Unit, figures: RiskFigures, lines: dict[int, list], terms: int,

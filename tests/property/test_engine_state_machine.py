@@ -639,13 +639,14 @@ class EngineMachine(RuleBasedStateMachine):
         rows = monitor.unit_rows()
         for unit, row in rows:
             assert monitor.row_of(unit) == row
-            assert monitor.owners[row] == (unit if unit[1] else unit[0])
+            # an isolated row's owner is its unit, a cross row's the account itself
+            assert monitor.owners[row] == unit if unit[1] else monitor.owners[row] is state.accounts[unit[0]]
             assert monitor.account_of(row) == unit[0]
         assert sum(1 for owner in monitor.owners if owner != "") == len(rows)
         assert len({row for _, row in rows}) == len(rows)  # no row has two units
         for account_id in state.accounts:  # and each account's cross row is its own
             row = monitor.row_of((account_id, ""))
-            assert row is None or monitor.owners[row] == account_id
+            assert row is None or monitor.owners[row] is state.accounts[account_id]
         # every fill has two sides: open interest nets to zero in every market
         for market in MARKETS:
             net = sum((acct.positions[market].size for acct in state.accounts.values() if market in acct.positions),
