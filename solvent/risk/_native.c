@@ -152,41 +152,159 @@ static PyObject *tick(PyObject *self, PyObject *args) {
     return found;
 }
 
-static PyObject *scatter(PyObject *self, PyObject *args) {
-    PyObject *objects[4];
+/* One column of a full re-anchor's scatter: its arrays, its oracle's price, and where its
+ * lines are by block of rows. A column whose rows ascend (every column a bulk load builds)
+ * is read in order, a cursor moving from block to block; any other has its line numbers
+ * grouped by block once (a stable counting sort: `order`, `starts`). */
+typedef struct {
+    Buffer arrays[3]; /* rows, slope_h, slope_f */
+    int acquired;
     double price;
-    if (!PyArg_ParseTuple(args, "OOOOd:scatter", &objects[0], &objects[1], &objects[2], &objects[3], &price)) {
+    Py_ssize_t lines;
+    Py_ssize_t cursor;
+    Py_ssize_t *order;  /* NULL for an ascending column */
+    Py_ssize_t *starts; /* per block, its first entry in `order` (blocks + 1 of them) */
+} ScatterColumn;
+
+static void release_scatter(ScatterColumn *columns, Py_ssize_t count) {
+    for (Py_ssize_t k = 0; k < count; k++) {
+        if (columns[k].acquired) {
+            release(columns[k].arrays, 3);
+        }
+        PyMem_Free(columns[k].order);
+        PyMem_Free(columns[k].starts);
+    }
+    PyMem_Free(columns);
+}
+
+/* Read column k's tuple, check its rows (every one in [0, capacity)) and place its lines by
+ * block. 0, or -1 with an exception set. */
+static int open_scatter_column(PyObject *entry, ScatterColumn *column, Py_ssize_t capacity, Py_ssize_t block_rows,
+                               Py_ssize_t blocks) {
+    if (!PyTuple_Check(entry) || PyTuple_GET_SIZE(entry) != 4) {
+        PyErr_SetString(PyExc_TypeError, "scatter_columns: each column must be (rows, slope_h, slope_f, price)");
+        return -1;
+    }
+    column->price = PyFloat_AsDouble(PyTuple_GET_ITEM(entry, 3));
+    if (column->price == -1.0 && PyErr_Occurred()) {
+        return -1;
+    }
+    static const char *const names[3] = {"rows", "slope_h", "slope_f"};
+    PyObject *objects[3] = {PyTuple_GET_ITEM(entry, 0), PyTuple_GET_ITEM(entry, 1), PyTuple_GET_ITEM(entry, 2)};
+    if (acquire_all(objects, column->arrays, "qdd", names, 3, 0) != 0) {
+        return -1;
+    }
+    column->acquired = 1;
+    Py_ssize_t lines = column->lines = items(&column->arrays[0]);
+    if (items(&column->arrays[1]) != lines || items(&column->arrays[2]) != lines) {
+        PyErr_SetString(PyExc_ValueError, "scatter_columns: every line array of a column must have the same length");
+        return -1;
+    }
+    const long long *rows = (const long long *)column->arrays[0].view.buf;
+    if (rows_within(rows, lines, capacity, "scatter_columns: a row is outside `moving`") != 0) {
+        return -1;
+    }
+    int ascending = 1;
+    for (Py_ssize_t i = 1; i < lines && ascending; i++) {
+        ascending = rows[i] >= rows[i - 1];
+    }
+    if (ascending) {
+        return 0;
+    }
+    column->starts = PyMem_Calloc(blocks + 1, sizeof(Py_ssize_t));
+    column->order = PyMem_Malloc((lines > 0 ? lines : 1) * sizeof(Py_ssize_t));
+    if (column->starts == NULL || column->order == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    Py_ssize_t *starts = column->starts;
+    for (Py_ssize_t i = 0; i < lines; i++) { /* count per block, shifted by one ... */
+        starts[rows[i] / block_rows + 1]++;
+    }
+    for (Py_ssize_t b = 0; b < blocks; b++) { /* ... summed: the first entry of each block ... */
+        starts[b + 1] += starts[b];
+    }
+    for (Py_ssize_t i = 0; i < lines; i++) { /* ... filled in line order, moving each start on ... */
+        column->order[starts[rows[i] / block_rows]++] = i;
+    }
+    for (Py_ssize_t b = blocks; b > 0; b--) { /* ... and moved back */
+        starts[b] = starts[b - 1];
+    }
+    starts[0] = 0;
+    return 0;
+}
+
+static inline void scatter_line(double *moving, const ScatterColumn *column, Py_ssize_t i) {
+    long long row = ((const long long *)column->arrays[0].view.buf)[i];
+    double product_h = ((const double *)column->arrays[1].view.buf)[i] * column->price;
+    double product_f = ((const double *)column->arrays[2].view.buf)[i] * column->price;
+    moving[2 * row] = moving[2 * row] + product_h;
+    moving[2 * row + 1] = moving[2 * row + 1] + product_f;
+}
+
+/*
+ * scatter_columns(moving, columns, block_rows): for each column (rows, slope_h, slope_f,
+ * price) in order, moving[row] += (slope_h × price, slope_f × price) for each of its lines.
+ *
+ * Done block of rows by block of rows: for the rows [b × block_rows, (b + 1) × block_rows),
+ * every column's lines there, column after column. Each row still receives its terms in
+ * column order, and within a column in line order, so the sums are the bits of a scatter
+ * column by column (numpy's `bincount`, numba's loop); but `moving`'s block stays in the
+ * cache while the columns go by, where a whole column's scatter touched a cache line of
+ * `moving` for each of its lines, each time from memory. Nothing is written unless every
+ * column is well formed.
+ */
+static PyObject *scatter_columns(PyObject *self, PyObject *args) {
+    PyObject *moving_object, *columns;
+    Py_ssize_t block_rows;
+    if (!PyArg_ParseTuple(args, "OO!n:scatter_columns", &moving_object, &PyList_Type, &columns, &block_rows)) {
         return NULL;
     }
-    static const char *const names[4] = {"moving", "rows", "slope_h", "slope_f"};
-    static const char kinds[4] = {'d', 'q', 'd', 'd'};
-    Buffer buffers[4] = {{{0}}};
-    if (acquire_all(objects, buffers, kinds, names, 4, 1) != 0) {
+    if (block_rows < 1) {
+        PyErr_SetString(PyExc_ValueError, "scatter_columns: block_rows must be at least 1");
         return NULL;
     }
-    Py_ssize_t lines = items(&buffers[1]);
-    Py_ssize_t capacity = items(&buffers[0]) / 2;
-    if (items(&buffers[2]) != lines || items(&buffers[3]) != lines) {
-        release(buffers, 4);
-        PyErr_SetString(PyExc_ValueError, "scatter: every line array must have the same length");
+    static const char *const names[1] = {"moving"};
+    Buffer buffer[1] = {{{0}}};
+    if (acquire_all(&moving_object, buffer, "d", names, 1, 1) != 0) {
         return NULL;
     }
-    double *moving = (double *)buffers[0].view.buf; /* [row][2] */
-    const long long *rows = (const long long *)buffers[1].view.buf;
-    const double *slope_h = (const double *)buffers[2].view.buf;
-    const double *slope_f = (const double *)buffers[3].view.buf;
-    if (rows_within(rows, lines, capacity, "scatter: a row is outside `moving`") != 0) {
-        release(buffers, 4);
-        return NULL;
+    Py_ssize_t capacity = items(&buffer[0]) / 2;
+    Py_ssize_t blocks = capacity > 0 ? (capacity - 1) / block_rows + 1 : 1;
+    Py_ssize_t count = PyList_GET_SIZE(columns);
+    ScatterColumn *opened = PyMem_Calloc(count > 0 ? count : 1, sizeof(ScatterColumn));
+    if (opened == NULL) {
+        release(buffer, 1);
+        return PyErr_NoMemory();
     }
-    for (Py_ssize_t i = 0; i < lines; i++) {
-        long long row = rows[i];
-        double product_h = slope_h[i] * price;
-        double product_f = slope_f[i] * price;
-        moving[2 * row] = moving[2 * row] + product_h;
-        moving[2 * row + 1] = moving[2 * row + 1] + product_f;
+    for (Py_ssize_t k = 0; k < count; k++) {
+        if (open_scatter_column(PyList_GET_ITEM(columns, k), &opened[k], capacity, block_rows, blocks) != 0) {
+            release_scatter(opened, count);
+            release(buffer, 1);
+            return NULL;
+        }
     }
-    release(buffers, 4);
+    double *moving = (double *)buffer[0].view.buf; /* [row][2] */
+    for (Py_ssize_t b = 0; b < blocks; b++) {
+        long long end = (long long)(b + 1) * block_rows;
+        for (Py_ssize_t k = 0; k < count; k++) {
+            ScatterColumn *column = &opened[k];
+            if (column->order == NULL) {
+                const long long *rows = (const long long *)column->arrays[0].view.buf;
+                Py_ssize_t i = column->cursor;
+                for (; i < column->lines && rows[i] < end; i++) {
+                    scatter_line(moving, column, i);
+                }
+                column->cursor = i;
+            } else {
+                for (Py_ssize_t j = column->starts[b]; j < column->starts[b + 1]; j++) {
+                    scatter_line(moving, column, column->order[j]);
+                }
+            }
+        }
+    }
+    release_scatter(opened, count);
+    release(buffer, 1);
     Py_RETURN_NONE;
 }
 
@@ -1377,7 +1495,8 @@ done:
 
 static PyMethodDef methods[] = {
     {"tick", tick, METH_VARARGS, "tick(margins, rows, slope_h, slope_f, low, high, delta, price) -> candidate rows"},
-    {"scatter", scatter, METH_VARARGS, "scatter(moving, rows, slope_h, slope_f, price): moving[row] += slope x price"},
+    {"scatter_columns", scatter_columns, METH_VARARGS, "scatter_columns(moving, columns, block_rows): moving[row] += "
+                                                   "slope x price over every column's lines, a block of rows at a time"},
     {"margins", margins, METH_VARARGS, "margins(margins, record, moving, rows): rebuild every margin"},
     {"shift", shift, METH_VARARGS, "shift(margins, record, shifts) -> flagged rows: move rows by known amounts"},
     {"flush", flush, METH_VARARGS, "flush(margins, record, line_count, line_oracle, line_slot, overflow, columns, prices, staged, "

@@ -174,14 +174,59 @@ def test_the_c_tick_is_the_numpy_tick_bit_for_bit(case):
     assert by_numpy.tobytes() == by_c.tobytes() == by_c_arrays.tobytes()
 
 
+@st.composite
+def ordered_column_sets(draw):
+    """Columns as a screen holds them: rows ascending (as a bulk load appends them), or in
+    any order (lines appended later, or moved into a removed line's slot), and here also
+    with a row twice in one column (which a screen never holds: the order still counts)."""
+    rows_total = draw(st.integers(1, 40))
+    sets = []
+    for _ in range(draw(st.integers(0, 6))):
+        rows = draw(st.lists(st.integers(0, rows_total - 1), max_size=2 * rows_total))
+        if draw(st.booleans()):
+            rows.sort()
+        lines = len(rows)
+        slopes = [draw(hnp.arrays(np.float64, lines, elements=st.floats(-1e6, 1e6, allow_nan=False))) for _ in range(2)]
+        sets.append((np.array(rows, dtype=np.int64), slopes[0], slopes[1], draw(st.floats(0.0001, 1e5))))
+    return sets, rows_total
+
+
+SCATTER_SEEN = {"ascending": 0, "in any order": 0}
+
+
 @native_only
-@settings(max_examples=200, deadline=None)
-@given(column_sets())
-def test_the_c_moving_sums_are_numpys_bit_for_bit(case):
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.one_of(column_sets(), ordered_column_sets()), st.sampled_from([1, 2, 3, 7, 16_384]))
+def test_the_c_moving_sums_are_numpys_bit_for_bit(case, block_rows):
+    """The C scatter goes a block of rows at a time, every column's lines for the block
+    after the other (a cursor in an ascending column, lines grouped by block in any other):
+    the same sums, added in the same order, as numpy's column after column."""
     columns, rows = case
     by_numpy = kernels.moving_numpy(columns, rows)
-    by_c = kernels.moving_native(columns, rows)
+    by_c = kernels.moving_native(columns, rows, block_rows)
     assert by_numpy.tobytes() == np.ascontiguousarray(by_c.T).tobytes()
+    for column_rows, *_ in columns:
+        if len(column_rows) > 1 and block_rows < rows:
+            SCATTER_SEEN["ascending" if (np.diff(column_rows) >= 0).all() else "in any order"] += 1
+
+
+@native_only
+def test_the_c_moving_test_saw_both_kinds_of_column():
+    """(Runs after the test above: it scattered, in several blocks, both kinds of column.)"""
+    assert min(SCATTER_SEEN.values()) >= 50, SCATTER_SEEN
+
+
+@native_only
+def test_the_c_scatter_refuses_a_row_outside_and_writes_nothing():
+    ones = np.ones(2)
+    good = (np.array([0, 1], dtype=np.int64), ones, ones, 2.0)
+    bad = (np.array([1, 4], dtype=np.int64), ones, ones, 2.0)  # row 4 of 4 rows
+    moving = np.full((4, 2), 7.0)
+    with pytest.raises(ValueError, match="outside"):
+        kernels._NATIVE.scatter_columns(moving, [good, bad], 1)
+    with pytest.raises(ValueError, match="same length"):
+        kernels._NATIVE.scatter_columns(moving, [good, (good[0], ones, ones[:1], 2.0)], 1)
+    assert moving.tobytes() == np.full((4, 2), 7.0).tobytes()
 
 
 @native_only
