@@ -18,7 +18,10 @@ A third kernel, *native*, is the same loops in C (`_native.c`), built only with 
 compiled build (`tools/install-compiled.sh`). It takes the screen's `array.array` columns as
 they are (no numpy views) and has no compile step at run time, so unlike numba it pays off
 on small columns too: a tick of 1,300 lines costs about a tenth of the numpy kernel's
-instructions (docs/PERFORMANCE.md). It also has the screen's per-row work in C: writing
+instructions (docs/PERFORMANCE.md). Its full re-anchor scatters a block of rows at a time
+(`moving_native`): for each block, every column's lines there, column after column, so each
+row still receives its terms in column order while the block's sums stay in the cache
+(column by column, each line was a cache line of `moving` fetched from memory). It also has the screen's per-row work in C: writing
 staged rows (`flush_native`), carrying a row across a tier boundary and restating a trade
 side's row (`_native.retier`, `_native.restate`, called by `HealthScreen` directly through
 `native_function`), each the Python method's operations in the same order.
