@@ -201,12 +201,13 @@ static int open_scatter_column(PyObject *entry, ScatterColumn *column, Py_ssize_
         return -1;
     }
     const long long *rows = (const long long *)column->arrays[0].view.buf;
-    if (rows_within(rows, lines, capacity, "scatter_columns: a row is outside `moving`") != 0) {
-        return -1;
-    }
     int ascending = 1;
-    for (Py_ssize_t i = 1; i < lines && ascending; i++) {
-        ascending = rows[i] >= rows[i - 1];
+    for (Py_ssize_t i = 0; i < lines; i++) { /* (one pass for both: rows_within's, and the order) */
+        if (rows[i] < 0 || rows[i] >= capacity) {
+            PyErr_SetString(PyExc_ValueError, "scatter_columns: a row is outside `moving`");
+            return -1;
+        }
+        ascending &= i == 0 || rows[i] >= rows[i - 1];
     }
     if (ascending) {
         return 0;
