@@ -43,14 +43,19 @@ from ..risk.screen import (
     FLIP_HEALTH_NEGATIVE,
     FLIP_NOT_AT_ZERO,
     FLIP_REFUSED,
+    FLIP_RETIERED,
+    LEVERAGE_BINDS,
+    NO_SIZE,
     RELATIVE_BAND,
+    Carry,
     HealthScreen,
+    TierFloats,
+    position_line,
+    tier_at,
 )
 from .state import EngineState
 
 Unit = tuple[str, str]  # (account id, market or "" for the cross part)
-#: a tier in floats: (mmr, notional low, notional high, max leverage, its float, cum)
-TierFloats = tuple[float, float, float, Decimal, float, float]
 _INF = float("inf")
 #: the owner of a cross row is its account (the object: a tick's candidates reach it without
 #: a lookup by id among a million), of an isolated row its (account id, market) unit, of a
@@ -137,11 +142,18 @@ class RiskMonitor:
         owners = self.owners
         candidates = [int(found) for found in rows]
         units = [owners[row] for row in candidates]
-        # flips first, all at once (`HealthScreen.flip_rows`): a cross part's free collateral may not fall
-        answers = self.screen.flip_rows(candidates, bytes([0 if isinstance(owner, Account) else 1 for owner in units]))
+        # flips and tier crossings all at once (`HealthScreen.flip_rows`): a cross part's free
+        # collateral may not fall; where the oracle has one market, a row whose line there is
+        # one cross position's leg is carried across its tiers by the screen itself
+        markets = self.state.oracle_markets.get(oracle, ())
+        carry: Carry | None = (index, previous, self._market_floats(markets[0])[1]) if len(markets) == 1 else None
+        answers = self.screen.flip_rows(candidates, bytes([0 if isinstance(owner, Account) else 1 for owner in units]),
+                                        carry)
         exact = []
         for row, owner, answer in zip(candidates, units, answers):
-            if answer == FLIP_NOT_AT_ZERO:  # off a tier interval only
+            if answer == FLIP_RETIERED:
+                self.retiered += 1
+            elif answer == FLIP_NOT_AT_ZERO:  # off a tier interval only, left to the account's objects
                 if not isinstance(owner, Account) or not self._retier(owner, row, oracle, index, previous):
                     exact.append(row)
                 else:
@@ -172,13 +184,13 @@ class RiskMonitor:
         """Carry a cross row whose line in `oracle` (index `index`) left its tier interval, with both
         figures provably away from zero, into the new tier without an exact evaluation
         (`HealthScreen.retier`). Only the simple case: the line is one cross position's leg
-        (no other market or priced balance of the account on that oracle), the account has
-        no figure cache, and floats can tell the position's tier at both prices (its
-        notional not within 1e-9 of a boundary). Returns whether the row was carried."""
+        (no other market or priced balance of the account on that oracle) and floats can
+        tell the position's tier at both prices (its notional not within 1e-9 of a
+        boundary). Returns whether the row was carried. (The screen carries the rows whose
+        line says which position it is itself, `HealthScreen.carry`: this is for the rest,
+        an oracle with several markets or a leverage chosen below a tier's maximum.)"""
         state = self.state
         account_id = account.id
-        if account_id in state.figure_caches:
-            return False
         held = None
         held_tiers: list[TierFloats] = []
         markets = state.oracle_markets.get(oracle, ())
@@ -204,14 +216,14 @@ class RiskMonitor:
                 return False
         size = to_float(held.size_units, held.size_places)
         magnitude = size if size > 0 else -size
-        old = _tier_at(held_tiers, magnitude * previous)
-        new = _tier_at(held_tiers, magnitude * self.screen.prices[index])
+        old = tier_at(held_tiers, magnitude * previous)
+        new = tier_at(held_tiers, magnitude * self.screen.prices[index])
         if old is None or new is None or old == new:
             return False
         mmr, low, high, max_leverage, max_leverage_float, cum = held_tiers[new]
         chosen = held.leverage
         leverage = max_leverage_float if chosen is None or chosen > max_leverage else float(chosen)
-        line = [index, size - magnitude * mmr, size - magnitude / leverage, low / magnitude, high / magnitude]
+        line = position_line(index, size, mmr, low, high, leverage, _size_fact(size, chosen, held_tiers))
         return self.screen.retier(row, index, line, cum - held_tiers[old][5])
 
     # -- evaluation -----------------------------------------------------------------------
@@ -509,6 +521,7 @@ class RiskMonitor:
         if unit[1]:
             for line in rows:
                 line[2] = line[1]
+                line[5] = NO_SIZE  # (not a cross position's leg: never carried by the screen)
             free = figures.health
         else:
             free = figures.free_collateral
@@ -572,11 +585,12 @@ class RiskMonitor:
                 amount *= float(rate)
             line = lines.get(oracle_index)
             if line is None:
-                line = lines[oracle_index] = [oracle_index, 0.0, 0.0, 0.0, _INF]
+                line = lines[oracle_index] = [oracle_index, 0.0, 0.0, 0.0, _INF, NO_SIZE]
                 copied.add(oracle_index)
             elif shared and oracle_index not in copied:
                 line = lines[oracle_index] = list(line)
                 copied.add(oracle_index)
+            line[5] = NO_SIZE  # (a balance's part: no longer one position's leg)
             if units >= 0:
                 line[1] += amount * w_maint
                 line[2] += amount * w_init
@@ -642,8 +656,7 @@ class RiskMonitor:
         mmr, low, high, max_leverage, max_leverage_float, _ = tiers[pf.tier]
         leverage = max_leverage_float if pf.leverage is max_leverage else float(pf.leverage)
         size = to_float(position.size_units, position.size_places)
-        magnitude = size if size > 0 else -size
-        return [oracle, size - magnitude * mmr, size - magnitude / leverage, low / magnitude, high / magnitude]
+        return position_line(oracle, size, mmr, low, high, leverage, _size_fact(size, position.leverage, tiers))
 
     def _asset_floats(self, asset: str) -> tuple[str, int, float, float, float, float, float] | None:
         """(oracle, oracle index, value of one quantum, weight_maint, weight_init,
@@ -766,32 +779,33 @@ def _float_position(position: Position, oracle: int, tiers: list[TierFloats], ma
     chosen = position.leverage
     leverage = max_leverage_float if chosen is None or chosen > max_leverage else float(chosen)
     pnl = size * mark - to_float(position.cost_units, position.cost_places)
-    leg = [oracle, size - magnitude * mmr, size - magnitude / leverage, low / magnitude, high / magnitude]
+    leg = position_line(oracle, size, mmr, low, high, leverage, _size_fact(size, chosen, tiers))
     return pnl - (notional * mmr - cum), pnl - notional / leverage, abs(pnl) + 2 * notional, leg
 
 
-def _tier_at(tiers: list[TierFloats], notional: float) -> int | None:
-    """The index of the tier a float `notional` is in; None within 1e-9 of a boundary, where
-    floats cannot tell the tier the exact model would pick."""
-    for index, (_, low, high, _, _, _) in enumerate(tiers):
-        if notional <= high:
-            if abs(notional - high) <= 1e-9 * notional or abs(notional - low) <= 1e-9 * notional:
-                return None
-            return index
-    return None
+def _size_fact(size: float, chosen: Decimal | None, tiers: list[TierFloats]) -> float:
+    """What a cross position's leg tells the screen about it (`solvent.risk.screen.Line`):
+    its float size, or LEVERAGE_BINDS where its chosen leverage is below a tier's maximum
+    (in every other tier the tier's own maximum applies, as `position_figures` picks it)."""
+    if chosen is not None:
+        for tier in tiers:
+            if chosen < tier[3]:
+                return LEVERAGE_BINDS
+    return size
 
 
 def _merge_leg(lines: dict[int, list], leg: list, owned: bool = False) -> None:
     """Add a position's leg to its oracle's line: slopes add up, the price interval is the
     intersection. The leg itself is never changed (it may be cached) unless `owned` (a leg
     just built for this merge, which may become the line itself)."""
-    oracle, d_health, d_free, low, high = leg
+    oracle, d_health, d_free, low, high = leg[0], leg[1], leg[2], leg[3], leg[4]
     line = lines.get(oracle)
     if line is None:
         lines[oracle] = leg if owned else list(leg)
         return
     line[1] += d_health
     line[2] += d_free
+    line[5] = NO_SIZE  # (two legs: no longer one position's)
     if low > line[3]:
         line[3] = low
     if high < line[4]:

@@ -438,32 +438,36 @@ static PyObject *shift(PyObject *self, PyObject *args) {
     return flagged;
 }
 
-/* A staged row's line: (oracle, slope_health, slope_free, low, high), a list or a tuple. */
+/* A staged row's line: (oracle, slope_health, slope_free, low, high[, size]), a list or a
+ * tuple; size NaN (NO_SIZE) where not given. */
 typedef struct {
     long oracle;
-    double slope_h, slope_f, low, high;
+    double slope_h, slope_f, low, high, size;
     Py_ssize_t slot;
 } StagedLine;
 
-/* The four float arrays of one oracle's column, acquired the first time a row touches it. */
+/* The float arrays of one oracle's column, acquired the first time a row touches it. */
+#define COLUMN_FLOATS 5
 typedef struct {
-    Buffer arrays[4]; /* slope_h, slope_f, low, high */
+    Buffer arrays[COLUMN_FLOATS]; /* slope_h, slope_f, low, high, size */
     int acquired;
 } ColumnBuffers;
 
-static const char *const column_fields[4] = {"slope_h", "slope_f", "low", "high"};
+static const char *const column_fields[COLUMN_FLOATS] = {"slope_h", "slope_f", "low", "high", "size"};
+/* each field's place in a column's tuple (the rows array is at 4) */
+static const int column_places[COLUMN_FLOATS] = {0, 1, 2, 3, 5};
 
-/* The first `count` of the (slope_h, slope_f, low, high) arrays of the column of `oracle`:
- * `columns` is the screen's list of (slope_h, slope_f, low, high, rows) tuples, one per
- * oracle (`_column_arrays`). */
+/* The first `count` of the (slope_h, slope_f, low, high, size) arrays of the column of
+ * `oracle`: `columns` is the screen's list of (slope_h, slope_f, low, high, rows, size)
+ * tuples, one per oracle (`_column_arrays`). */
 static int acquire_fields(PyObject *columns, long oracle, Buffer *arrays, int count) {
     PyObject *owner = PyList_GET_ITEM(columns, oracle);
-    if (!PyTuple_Check(owner) || PyTuple_GET_SIZE(owner) != 5) {
-        PyErr_SetString(PyExc_TypeError, "a column must be the tuple of its four float arrays and its rows");
+    if (!PyTuple_Check(owner) || PyTuple_GET_SIZE(owner) != 6) {
+        PyErr_SetString(PyExc_TypeError, "a column must be the tuple of its float arrays and its rows");
         return -1;
     }
     for (int i = 0; i < count; i++) {
-        if (acquire(PyTuple_GET_ITEM(owner, i), &arrays[i], 'd', 1, column_fields[i]) != 0) {
+        if (acquire(PyTuple_GET_ITEM(owner, column_places[i]), &arrays[i], 'd', 1, column_fields[i]) != 0) {
             release(arrays, i + 1);
             return -1;
         }
@@ -475,7 +479,7 @@ static int acquire_column(PyObject *columns, long oracle, ColumnBuffers *column)
     if (column->acquired) {
         return 0;
     }
-    if (acquire_fields(columns, oracle, column->arrays, 4) != 0) {
+    if (acquire_fields(columns, oracle, column->arrays, COLUMN_FLOATS) != 0) {
         return -1;
     }
     column->acquired = 1;
@@ -527,7 +531,7 @@ static void column_cache_close(ColumnCache *cache) {
     for (Py_ssize_t i = 0; i < cache->oracle_count; i++) {
         ColumnBuffers *column = cache->by_oracle[i];
         if (column != NULL) {
-            release(column->arrays, 4);
+            release(column->arrays, COLUMN_FLOATS);
             PyMem_Free(column);
         }
     }
@@ -703,7 +707,8 @@ static PyObject *flush(PyObject *self, PyObject *args) {
             for (Py_ssize_t j = 0; handled && j < count; j++) {
                 PyObject *line = PyList_GET_ITEM(lines, j);
                 PyObject *fast = (PyList_Check(line) || PyTuple_Check(line)) ? line : NULL;
-                if (fast == NULL || PySequence_Fast_GET_SIZE(fast) != 5) {
+                Py_ssize_t fields_given = fast == NULL ? 0 : PySequence_Fast_GET_SIZE(fast);
+                if (fields_given != 5 && fields_given != 6) {
                     handled = 0;
                     break;
                 }
@@ -713,9 +718,10 @@ static PyObject *flush(PyObject *self, PyObject *args) {
                 if (oracle == -1 && PyErr_Occurred()) {
                     PyErr_Clear();
                 }
+                out->size = NAN;
                 handled = oracle >= 0 && oracle < oracle_count && read_number(fields[1], &out->slope_h) &&
                           read_number(fields[2], &out->slope_f) && read_number(fields[3], &out->low) &&
-                          read_number(fields[4], &out->high);
+                          read_number(fields[4], &out->high) && (fields_given == 5 || read_number(fields[5], &out->size));
                 out->oracle = oracle;
                 out->slot = -1;
                 filled = j + 1;
@@ -761,7 +767,11 @@ static PyObject *flush(PyObject *self, PyObject *args) {
                         handled = 0;
                         break;
                     }
-                    if (read[j].slot >= items(&column->arrays[0])) {
+                    int outside = 0;
+                    for (int f = 0; f < COLUMN_FLOATS; f++) {
+                        outside = outside || read[j].slot >= items(&column->arrays[f]);
+                    }
+                    if (outside) {
                         handled = 0;
                         break;
                     }
@@ -789,6 +799,7 @@ static PyObject *flush(PyObject *self, PyObject *args) {
             ((double *)column->arrays[1].view.buf)[slot] = sign_f * line->slope_f;
             ((double *)column->arrays[2].view.buf)[slot] = line->low > 0 ? line->low * low_factor : line->low;
             ((double *)column->arrays[3].view.buf)[slot] = line->high * high_factor;
+            ((double *)column->arrays[4].view.buf)[slot] = line->size;
             double price = PyFloat_AS_DOUBLE(PyList_GET_ITEM(prices, line->oracle));
             add_line(line->slope_h, line->slope_f, price, &moving_h, &moving_f, &spread);
         }
@@ -931,16 +942,17 @@ static int stored_slopes(WrittenRow *written, Py_ssize_t j, double *slope_h, dou
     return 0;
 }
 
-/* Rewrite the line at `slot` of the column of `oracle`, or -1 with an exception set. */
+/* Rewrite the line at `slot` of the column of `oracle` (its size too, unless `size` is NULL:
+ * the same position), or -1 with an exception set. */
 static int write_line(WrittenRow *written, Py_ssize_t oracle, Py_ssize_t slot, double slope_h, double slope_f,
-                      double low, double high, const char *name) {
+                      double low, double high, const double *size, const char *name) {
     ColumnBuffers target = {{{{0}}}};
     if (acquire_column(written->columns, oracle, &target) != 0) {
         return -1;
     }
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < COLUMN_FLOATS; i++) {
         if (slot < 0 || slot >= items(&target.arrays[i])) {
-            release(target.arrays, 4);
+            release(target.arrays, COLUMN_FLOATS);
             PyErr_Format(PyExc_ValueError, "%s: a line's slot is outside its column", name);
             return -1;
         }
@@ -949,34 +961,37 @@ static int write_line(WrittenRow *written, Py_ssize_t oracle, Py_ssize_t slot, d
     ((double *)target.arrays[1].view.buf)[slot] = slope_f;
     ((double *)target.arrays[2].view.buf)[slot] = low;
     ((double *)target.arrays[3].view.buf)[slot] = high;
-    release(target.arrays, 4);
+    if (size != NULL) {
+        ((double *)target.arrays[4].view.buf)[slot] = *size;
+    }
+    release(target.arrays, COLUMN_FLOATS);
     return 0;
 }
 
 static PyObject *append_name; /* "append", interned at import */
 
 /* Append a line to the column of `oracle` as OracleColumn.append does (rows, slope_h, slope_f,
- * low, high, in that order); its slot, or -1 with an exception set. */
+ * low, high, size, in that order); its slot, or -1 with an exception set. */
 static Py_ssize_t append_line(WrittenRow *written, Py_ssize_t oracle, Py_ssize_t row, double slope_h,
-                              double slope_f, double low, double high) {
+                              double slope_f, double low, double high, double size) {
     PyObject *owner = PyList_GET_ITEM(written->columns, oracle);
-    if (!PyTuple_Check(owner) || PyTuple_GET_SIZE(owner) != 5) {
-        PyErr_SetString(PyExc_TypeError, "a column must be the tuple of its four float arrays and its rows");
+    if (!PyTuple_Check(owner) || PyTuple_GET_SIZE(owner) != 6) {
+        PyErr_SetString(PyExc_TypeError, "a column must be the tuple of its float arrays and its rows");
         return -1;
     }
-    PyObject *values[5] = {PyLong_FromSsize_t(row), PyFloat_FromDouble(slope_h), PyFloat_FromDouble(slope_f),
-                           PyFloat_FromDouble(low), PyFloat_FromDouble(high)};
-    static const int order[5] = {4, 0, 1, 2, 3}; /* the tuple's index of rows, slope_h, ... */
+    PyObject *values[6] = {PyLong_FromSsize_t(row), PyFloat_FromDouble(slope_h), PyFloat_FromDouble(slope_f),
+                           PyFloat_FromDouble(low), PyFloat_FromDouble(high), PyFloat_FromDouble(size)};
+    static const int order[6] = {4, 0, 1, 2, 3, 5}; /* the tuple's index of rows, slope_h, ... */
     int failed = 0;
-    for (int i = 0; i < 5; i++) {
+    for (int i = 0; i < 6; i++) {
         failed = failed || values[i] == NULL;
     }
-    for (int i = 0; i < 5 && !failed; i++) {
+    for (int i = 0; i < 6 && !failed; i++) {
         PyObject *done = PyObject_CallMethodObjArgs(PyTuple_GET_ITEM(owner, order[i]), append_name, values[i], NULL);
         failed = done == NULL;
         Py_XDECREF(done);
     }
-    for (int i = 0; i < 5; i++) {
+    for (int i = 0; i < 6; i++) {
         Py_XDECREF(values[i]);
     }
     if (failed) {
@@ -994,6 +1009,51 @@ static int read_doubles(PyObject *const *args, Py_ssize_t count, double *out) {
         }
     }
     return 0;
+}
+
+/* the most lines a row in the packed index can have, for the per-row buffers (WIDTH is 8) */
+#define HELD_MAX_LINES 16
+
+/* What carrying a row across a tier boundary writes (HealthScreen.retier). */
+typedef struct {
+    double margin_h, margin_f, const_h, band;
+} Retiered;
+
+/* HealthScreen.retier's arithmetic, operation by operation, for a written row (`record`: its
+ * const_h, const_f, sign_h, sign_f, band) whose line in `oracle` becomes the unsigned
+ * (line_h, line_f) and whose health constant moves by `shift_health`; its other lines'
+ * stored (signed) slopes are stored_h[j], stored_f[j] (line j in line_oracle[j]). The row's
+ * sums at the current prices give its new band and margins: 1 if both margins are > 0 (the
+ * row is carried: the caller writes `out`), 0 if not. */
+static int retier_row(const double *record, Py_ssize_t count, const int *line_oracle, const double *stored_h,
+                      const double *stored_f, PyObject *prices, Py_ssize_t oracle, double line_h, double line_f,
+                      double shift_health, double relative_band, Retiered *out) {
+    double sign_h = record[2];
+    double sign_f = record[3];
+    double moving_h = 0.0, moving_f = 0.0, spread = 0.0;
+    for (Py_ssize_t j = 0; j < count; j++) {
+        int index = line_oracle[j];
+        double s_h, s_f;
+        if (index == oracle) {
+            s_h = line_h;
+            s_f = line_f;
+        } else {
+            s_h = sign_h * stored_h[j];
+            s_f = sign_f * stored_f[j];
+        }
+        add_line(s_h, s_f, PyFloat_AS_DOUBLE(PyList_GET_ITEM(prices, index)), &moving_h, &moving_f, &spread);
+    }
+    double const_h = record[0] + shift_health;
+    double const_f = record[1];
+    double health = const_h + moving_h;
+    double free = const_f + moving_f;
+    double magnitudes = (spread + fabs(health)) + fabs(free);
+    double band = record[4] + relative_band * magnitudes;
+    out->margin_h = sign_h * health - band;
+    out->margin_f = sign_f * free - band;
+    out->const_h = const_h;
+    out->band = band;
+    return out->margin_h > 0.0 && out->margin_f > 0.0;
 }
 
 /*
@@ -1042,41 +1102,30 @@ static PyObject *retier(PyObject *self, PyObject *const *args, Py_ssize_t nargs)
     if (!(low < price && price <= high)) {
         goto done;
     }
-    double moving_h = 0.0, moving_f = 0.0, spread = 0.0;
+    double stored_h[HELD_MAX_LINES], stored_f[HELD_MAX_LINES];
+    if (written.count > HELD_MAX_LINES) {
+        result = -1; /* (not of the expected shape: Python's) */
+        goto done;
+    }
     for (Py_ssize_t j = 0; j < written.count; j++) {
-        int index = written.line_oracle[j];
-        double s_h, s_f;
-        if (index == oracle) {
-            s_h = line_h;
-            s_f = line_f;
-        } else {
-            double stored_h, stored_f;
-            if (stored_slopes(&written, j, &stored_h, &stored_f, "retier") != 0) {
-                goto done;
-            }
-            s_h = sign_h * stored_h;
-            s_f = sign_f * stored_f;
+        stored_h[j] = stored_f[j] = 0.0;
+        if (written.line_oracle[j] != oracle &&
+            stored_slopes(&written, j, &stored_h[j], &stored_f[j], "retier") != 0) {
+            goto done;
         }
-        add_line(s_h, s_f, PyFloat_AS_DOUBLE(PyList_GET_ITEM(written.prices, index)), &moving_h, &moving_f, &spread);
     }
-    double const_h = record[0] + shift_health;
-    double const_f = record[1];
-    double health = const_h + moving_h;
-    double free = const_f + moving_f;
-    double magnitudes = (spread + fabs(health)) + fabs(free);
-    double band = record[4] + relative_band * magnitudes;
-    double margin_h = sign_h * health - band;
-    double margin_f = sign_f * free - band;
-    if (!(margin_h > 0.0 && margin_f > 0.0)) {
+    Retiered carried;
+    if (!retier_row(record, written.count, written.line_oracle, stored_h, stored_f, written.prices, oracle, line_h,
+                    line_f, shift_health, relative_band, &carried)) {
         goto done;
     }
-    if (write_line(&written, oracle, slot, sign_h * line_h, sign_f * line_f, low, high, "retier") != 0) {
+    if (write_line(&written, oracle, slot, sign_h * line_h, sign_f * line_f, low, high, NULL, "retier") != 0) {
         goto done;
     }
-    written.health_margins[row] = margin_h;
-    written.free_margins[row] = margin_f;
-    record[0] = const_h;
-    record[4] = band;
+    written.health_margins[row] = carried.margin_h;
+    written.free_margins[row] = carried.margin_f;
+    record[0] = carried.const_h;
+    record[4] = carried.band;
     result = 1;
 done:
     close_row(&written);
@@ -1088,7 +1137,7 @@ done:
 
 /*
  * restate(margins, record, line_count, line_oracle, line_slot, columns, prices, row, oracle,
- *         slope_h, slope_f, low, high, health, free, carried, terms, quantum, low_factor,
+ *         slope_h, slope_f, low, high, size, health, free, carried, terms, quantum, low_factor,
  *         high_factor, relative_band, width) -> 1 (written), 0 (refused: evaluate exactly)
  *         or -1 (left to Python)
  *
@@ -1100,25 +1149,27 @@ done:
  * caller has checked that the row is not staged. Nothing is written unless the row is.
  */
 static PyObject *restate(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
-    if (nargs != 22) {
-        PyErr_SetString(PyExc_TypeError, "restate takes 22 arguments");
+    if (nargs != 23) {
+        PyErr_SetString(PyExc_TypeError, "restate takes 23 arguments");
         return NULL;
     }
     Py_ssize_t row = PyNumber_AsSsize_t(args[7], PyExc_OverflowError);
     Py_ssize_t oracle = PyNumber_AsSsize_t(args[8], PyExc_OverflowError);
-    Py_ssize_t terms = PyNumber_AsSsize_t(args[16], PyExc_OverflowError);
-    Py_ssize_t width = PyNumber_AsSsize_t(args[21], PyExc_OverflowError);
-    double first[7]; /* line_h, line_f, low, high, health, free, carried */
+    Py_ssize_t terms = PyNumber_AsSsize_t(args[17], PyExc_OverflowError);
+    Py_ssize_t width = PyNumber_AsSsize_t(args[22], PyExc_OverflowError);
+    double line[5];  /* line_h, line_f, low, high, size */
+    double first[3]; /* health, free, carried */
     double last[4];  /* quantum, low_factor, high_factor, relative_band */
-    if (PyErr_Occurred() || read_doubles(args + 9, 7, first) != 0 || read_doubles(args + 17, 4, last) != 0) {
+    if (PyErr_Occurred() || read_doubles(args + 9, 5, line) != 0 || read_doubles(args + 14, 3, first) != 0 ||
+        read_doubles(args + 18, 4, last) != 0) {
         return NULL;
     }
     if (terms < 0 || terms >= (1LL << 52)) {
         PyErr_SetString(PyExc_ValueError, "restate: terms out of range");
         return NULL;
     }
-    double line_h = first[0], line_f = first[1], line_low = first[2], line_high = first[3];
-    double health = first[4], free = first[5], carried = first[6];
+    double line_h = line[0], line_f = line[1], line_low = line[2], line_high = line[3], size = line[4];
+    double health = first[0], free = first[1], carried = first[2];
     double quantum = last[0], low_factor = last[1], high_factor = last[2], relative_band = last[3];
     WrittenRow written;
     if (open_row(&written, args, row, oracle, width, "restate") != 0) {
@@ -1154,11 +1205,11 @@ static PyObject *restate(PyObject *self, PyObject *const *args, Py_ssize_t nargs
     double low = line_low > 0 ? line_low * low_factor : line_low;
     double high = line_high * high_factor;
     if (slot >= 0) {
-        if (write_line(&written, oracle, slot, line_h, line_f, low, high, "restate") != 0) {
+        if (write_line(&written, oracle, slot, line_h, line_f, low, high, &size, "restate") != 0) {
             goto done;
         }
     } else { /* a market the row had no line in: appended, and recorded after its lines */
-        Py_ssize_t appended = append_line(&written, oracle, row, line_h, line_f, low, high);
+        Py_ssize_t appended = append_line(&written, oracle, row, line_h, line_f, low, high, size);
         if (appended < 0) {
             goto done;
         }
@@ -1183,8 +1234,6 @@ done:
     return PyLong_FromLong(result);
 }
 
-#define HELD_MAX_LINES 16
-
 /* For reset (flip_rows keeps its columns for the whole batch): acquire the columns of the row's `count` lines into `lines` and check
  * each line's price is inside its interval (low < price <= high, as the tick tests it).
  * 1 if every line is, 0 if one is not, -1 with an exception set. What was acquired is
@@ -1199,7 +1248,7 @@ static int lines_inside(WrittenRow *written, ColumnBuffers *lines, const char *n
             return -1;
         }
         Py_ssize_t at = written->line_slot[j];
-        for (int i = 0; i < 4; i++) {
+        for (int i = 0; i < COLUMN_FLOATS; i++) {
             if (at < 0 || at >= items(&lines[j].arrays[i])) {
                 PyErr_Format(PyExc_ValueError, "%s: a line's slot is outside its column", name);
                 return -1;
@@ -1217,15 +1266,172 @@ static int lines_inside(WrittenRow *written, ColumnBuffers *lines, const char *n
 
 static void release_lines(ColumnBuffers *lines, Py_ssize_t count) {
     for (Py_ssize_t j = 0; j < count && j < HELD_MAX_LINES; j++) {
-        release(lines[j].arrays, 4);
+        release(lines[j].arrays, COLUMN_FLOATS);
     }
+}
+
+/* The tiers of the one market on a tick's oracle, as floats (HealthScreen.carry's `tiers`). */
+typedef struct {
+    Py_ssize_t count;
+    double *values; /* per tier: mmr, notional low, notional high, max leverage, cum */
+} TierTable;
+
+/* 0 with `table` filled from a list of (mmr, low, high, max leverage, its float, cum) tuples;
+ * -1 with an exception set. */
+static int tier_table_open(TierTable *table, PyObject *tiers) {
+    table->count = 0;
+    table->values = NULL;
+    if (!PyList_Check(tiers) || PyList_GET_SIZE(tiers) == 0) {
+        PyErr_SetString(PyExc_TypeError, "flip_rows: tiers must be a non-empty list");
+        return -1;
+    }
+    Py_ssize_t count = PyList_GET_SIZE(tiers);
+    table->values = PyMem_Malloc(5 * count * sizeof(double));
+    if (table->values == NULL) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    static const int places[5] = {0, 1, 2, 4, 5};
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *tier = PyList_GET_ITEM(tiers, i);
+        int read = PyTuple_Check(tier) && PyTuple_GET_SIZE(tier) == 6;
+        for (int f = 0; f < 5 && read; f++) {
+            read = read_number(PyTuple_GET_ITEM(tier, places[f]), &table->values[5 * i + f]);
+        }
+        if (!read) {
+            PyMem_Free(table->values);
+            table->values = NULL;
+            PyErr_SetString(PyExc_TypeError, "flip_rows: a tier must be (mmr, low, high, max leverage, its float, cum)");
+            return -1;
+        }
+    }
+    table->count = count;
+    return 0;
+}
+
+/* The index of the tier a float `notional` is in, or -1 within 1e-9 of a boundary
+ * (solvent.risk.screen.tier_at, the same operations). */
+static Py_ssize_t tier_at(const TierTable *table, double notional) {
+    for (Py_ssize_t i = 0; i < table->count; i++) {
+        double low = table->values[5 * i + 1];
+        double high = table->values[5 * i + 2];
+        if (notional <= high) {
+            if (fabs(notional - high) <= 1e-9 * notional || fabs(notional - low) <= 1e-9 * notional) {
+                return -1;
+            }
+            return i;
+        }
+    }
+    return -1;
+}
+
+/* The columns of a row's `count` lines acquired into `cache`: 1 if every line's oracle is a
+ * column with a float price and every slot is inside its column, 0 if an oracle is not (the
+ * row is left to Python), -1 with an exception set. */
+static int row_columns(ColumnCache *cache, PyObject *columns, PyObject *prices, Py_ssize_t oracle_count,
+                       const int *row_oracles, const int *row_slots, Py_ssize_t count) {
+    for (Py_ssize_t j = 0; j < count; j++) {
+        int index = row_oracles[j];
+        if (index < 0 || index >= oracle_count || !PyFloat_Check(PyList_GET_ITEM(prices, index))) {
+            return 0;
+        }
+        ColumnBuffers *column = column_cache_get(cache, columns, index);
+        if (column == NULL) {
+            return -1;
+        }
+        Py_ssize_t at = row_slots[j];
+        for (int f = 0; f < COLUMN_FLOATS; f++) {
+            if (at < 0 || at >= items(&column->arrays[f])) {
+                PyErr_SetString(PyExc_ValueError, "flip_rows: a line's slot is outside its column");
+                return -1;
+            }
+        }
+    }
+    return 1;
+}
+
+/* What carrying a row across its tiers needs besides the row (HealthScreen.carry). */
+typedef struct {
+    Py_ssize_t oracle;
+    double previous, low_factor, high_factor, relative_band;
+    TierTable tiers;
+} Carry;
+
+/* HealthScreen.carry for a written row not at zero whose `count` lines are acquired in
+ * `cache`, the same operations: -3 (carried: written), 0 (refused) or -2 (the line's
+ * position has a leverage that binds: the monitor's). */
+static long carry_row(const Carry *carry, ColumnCache *cache, PyObject *prices, double *record, double *health_margin,
+                      double *free_margin, const int *row_oracles, const int *row_slots, Py_ssize_t count) {
+    Py_ssize_t oracle = carry->oracle;
+    Py_ssize_t slot = -1;
+    for (Py_ssize_t j = 0; j < count; j++) {
+        if (row_oracles[j] == oracle) {
+            slot = row_slots[j]; /* (the last one, as the Python loops take it) */
+        }
+    }
+    if (slot < 0) {
+        return 0;
+    }
+    ColumnBuffers *column = cache->by_oracle[oracle];
+    double size = ((double *)column->arrays[4].view.buf)[slot];
+    if (size != size) { /* NO_SIZE */
+        return 0;
+    }
+    if (size == INFINITY) { /* LEVERAGE_BINDS */
+        return -2;
+    }
+    double price = PyFloat_AS_DOUBLE(PyList_GET_ITEM(prices, oracle));
+    double magnitude = size > 0 ? size : -size;
+    Py_ssize_t old = tier_at(&carry->tiers, magnitude * carry->previous);
+    Py_ssize_t new = tier_at(&carry->tiers, magnitude * price);
+    if (old < 0 || new < 0 || old == new) {
+        return 0;
+    }
+    const double *tier = carry->tiers.values + 5 * new; /* mmr, low, high, max leverage, cum */
+    double line_h = size - magnitude * tier[0];
+    double line_f = size - magnitude / tier[3];
+    double line_low = tier[1] / magnitude;
+    double line_high = tier[2] / magnitude;
+    double shift_health = tier[4] - carry->tiers.values[5 * old + 4];
+    /* HealthScreen.retier */
+    double low = line_low > 0 ? line_low * carry->low_factor : line_low;
+    double high = line_high * carry->high_factor;
+    if (!(low < price && price <= high)) {
+        return 0;
+    }
+    double stored_h[HELD_MAX_LINES], stored_f[HELD_MAX_LINES];
+    for (Py_ssize_t j = 0; j < count; j++) {
+        ColumnBuffers *line = cache->by_oracle[row_oracles[j]];
+        stored_h[j] = ((double *)line->arrays[0].view.buf)[row_slots[j]];
+        stored_f[j] = ((double *)line->arrays[1].view.buf)[row_slots[j]];
+    }
+    Retiered carried;
+    if (!retier_row(record, count, row_oracles, stored_h, stored_f, prices, oracle, line_h, line_f,
+                    shift_health, carry->relative_band, &carried)) {
+        return 0;
+    }
+    ((double *)column->arrays[0].view.buf)[slot] = record[2] * line_h;
+    ((double *)column->arrays[1].view.buf)[slot] = record[3] * line_f;
+    ((double *)column->arrays[2].view.buf)[slot] = low;
+    ((double *)column->arrays[3].view.buf)[slot] = high;
+    *health_margin = carried.margin_h;
+    *free_margin = carried.margin_f;
+    record[0] = carried.const_h;
+    record[4] = carried.band;
+    return -3;
 }
 
 /*
  * flip_rows(margins, record, line_count, line_oracle, line_slot, columns, prices, rows,
- *           free_may_fall, width) -> list, one answer per row, in order:
+ *           free_may_fall, width[, oracle, previous, tiers, low_factor, high_factor,
+ *           relative_band]) -> list, one answer per row, in order:
  *     -2 (not at zero: both margins > 0), 0 (refused: evaluate exactly),
- *     1 + 2 x health negative + 4 x free negative (flipped), or -1 (left to Python)
+ *     1 + 2 x health negative + 4 x free negative (flipped), -3 (carried across its tiers)
+ *     or -1 (left to Python)
+ *
+ * With the six last arguments, a row not at zero is carried across its tiers as
+ * HealthScreen.carry does it (-3, or 0 refused, or -2 where its line says the position's
+ * leverage binds); an overflow row not at zero is then left to Python (-1) too.
  *
  * HealthScreen.flip for each of `rows` (a list of row numbers; `free_may_fall` a bytes of
  * the same length, non-zero where a fall of free collateral may be flipped), the same
@@ -1237,8 +1443,8 @@ static void release_lines(ColumnBuffers *lines, Py_ssize_t count) {
  * margins, record and slots.
  */
 static PyObject *flip_rows(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
-    if (nargs != 10) {
-        PyErr_SetString(PyExc_TypeError, "flip_rows takes 10 arguments");
+    if (nargs != 10 && nargs != 16) {
+        PyErr_SetString(PyExc_TypeError, "flip_rows takes 10 or 16 arguments");
         return NULL;
     }
     PyObject *columns = args[5], *prices = args[6], *rows = args[7], *may_fall = args[8];
@@ -1246,16 +1452,38 @@ static PyObject *flip_rows(PyObject *self, PyObject *const *args, Py_ssize_t nar
     if (PyErr_Occurred()) {
         return NULL;
     }
+    int carrying = nargs == 16;
+    Carry carry = {-1, 0.0, 0.0, 0.0, 0.0, {0, NULL}};
+    if (carrying) {
+        double floats[4]; /* low_factor, high_factor, relative_band; previous */
+        carry.oracle = PyNumber_AsSsize_t(args[10], PyExc_OverflowError);
+        if (PyErr_Occurred() || read_doubles(args + 13, 3, floats) != 0 || read_doubles(args + 11, 1, floats + 3) != 0) {
+            return NULL;
+        }
+        carry.low_factor = floats[0];
+        carry.high_factor = floats[1];
+        carry.relative_band = floats[2];
+        carry.previous = floats[3];
+        if (carry.oracle < 0 || !PyList_Check(columns) || carry.oracle >= PyList_GET_SIZE(columns)) {
+            PyErr_SetString(PyExc_ValueError, "flip_rows: the oracle to carry rows in is not a column");
+            return NULL;
+        }
+        if (tier_table_open(&carry.tiers, args[12]) != 0) {
+            return NULL;
+        }
+    }
     if (!PyList_Check(columns) || !PyList_Check(prices) || !PyList_Check(rows) || !PyBytes_Check(may_fall) ||
         PyBytes_GET_SIZE(may_fall) != PyList_GET_SIZE(rows)) {
         PyErr_SetString(PyExc_TypeError, "flip_rows: columns, prices and rows must be lists, free_may_fall bytes of "
                                          "the rows' length");
+        PyMem_Free(carry.tiers.values);
         return NULL;
     }
     Buffer arrays[2] = {{{0}}};
     static const char *const names[2] = {"margins", "record"};
     PyObject *objects[2] = {args[0], args[1]};
     if (acquire_all(objects, arrays, "dd", names, 2, 2) != 0) {
+        PyMem_Free(carry.tiers.values);
         return NULL;
     }
     Py_buffer counts, oracles, slots;
@@ -1300,33 +1528,30 @@ static PyObject *flip_rows(PyObject *self, PyObject *const *args, Py_ssize_t nar
         Py_ssize_t count = line_count[row];
         const int *row_oracles = line_oracle + row * width;
         const int *row_slots = line_slot + row * width;
+        double *record = (double *)arrays[1].view.buf + 5 * row;
         if (margin_h > 0.0 && margin_f > 0.0) {
             code = -2;
-        } else if (count > 0 && count <= width) {
-            for (Py_ssize_t j = 0; j < count; j++) { /* the row's lines: columns with a float price */
-                int index = row_oracles[j];
-                if (index < 0 || index >= oracle_count || !PyFloat_Check(PyList_GET_ITEM(prices, index))) {
-                    count = 0;
-                    break;
-                }
-                ColumnBuffers *column = column_cache_get(&cache, columns, index);
-                if (column == NULL) {
-                    failed = 1;
-                    break;
-                }
-                Py_ssize_t at = row_slots[j];
-                for (int f = 0; f < 4; f++) {
-                    if (at < 0 || at >= items(&column->arrays[f])) {
-                        PyErr_SetString(PyExc_ValueError, "flip_rows: a line's slot is outside its column");
-                        failed = 1;
-                    }
+            if (carrying) { /* only a tier interval left: carried here, or an overflow row left to Python */
+                int shaped = count > 0 && count <= width;
+                if (shaped) {
+                    shaped = row_columns(&cache, columns, prices, oracle_count, row_oracles, row_slots, count);
+                    failed = shaped < 0;
                 }
                 if (failed) {
                     break;
                 }
+                code = shaped ? carry_row(&carry, &cache, prices, record, &health_margins[row], &free_margins[row],
+                                          row_oracles, row_slots, count)
+                              : -1;
             }
-            if (failed) {
+        } else if (count > 0 && count <= width) {
+            int shaped = row_columns(&cache, columns, prices, oracle_count, row_oracles, row_slots, count);
+            if (shaped < 0) {
+                failed = 1;
                 break;
+            }
+            if (!shaped) {
+                count = 0;
             }
             if (count > 0) {
                 code = 0;
@@ -1339,7 +1564,6 @@ static PyObject *flip_rows(PyObject *self, PyObject *const *args, Py_ssize_t nar
                     double high = ((double *)column->arrays[3].view.buf)[at];
                     inside = low < price && price <= high;
                 }
-                double *record = (double *)arrays[1].view.buf + 5 * row;
                 double band = record[4];
                 double sign_h = record[2];
                 double sign_f = record[3];
@@ -1389,6 +1613,7 @@ static PyObject *flip_rows(PyObject *self, PyObject *const *args, Py_ssize_t nar
         PyList_SET_ITEM(answers, i, answer);
     }
     column_cache_close(&cache);
+    PyMem_Free(carry.tiers.values);
     if (got_slots) {
         PyBuffer_Release(&slots);
     }
@@ -1506,11 +1731,13 @@ static PyMethodDef methods[] = {
                                      "slope_h, slope_f, low, high, shift_health, low_factor, high_factor, relative_band, "
                                      "width) -> 1 carried, 0 refused, -1 left to Python"},
     {"restate", (PyCFunction)(void (*)(void))restate, METH_FASTCALL, "restate(margins, record, line_count, line_oracle, line_slot, columns, prices, row, "
-                                       "oracle, slope_h, slope_f, low, high, health, free, carried, terms, quantum, "
+                                       "oracle, slope_h, slope_f, low, high, size, health, free, carried, terms, quantum, "
                                        "low_factor, high_factor, relative_band, width) -> 1 written, 0 refused, -1 left to Python"},
     {"flip_rows", (PyCFunction)(void (*)(void))flip_rows, METH_FASTCALL, "flip_rows(margins, record, line_count, line_oracle, line_slot, columns, prices, rows, "
-                                           "free_may_fall, width) -> per row: -2 not at zero, 0 refused, 1 + 2 health "
-                                           "negative + 4 free negative flipped, -1 left to Python"},
+                                           "free_may_fall, width[, oracle, previous, tiers, low_factor, high_factor, "
+                                           "relative_band]) -> per row: -2 not at zero, 0 refused, 1 + 2 health "
+                                           "negative + 4 free negative flipped, -3 carried across its tiers, -1 left "
+                                           "to Python"},
     {"reset", (PyCFunction)(void (*)(void))reset, METH_FASTCALL, "reset(margins, record, line_count, line_oracle, line_slot, columns, prices, row, "
                                    "health, free, health_negative, free_negative, terms, quantum, relative_band, width) "
                                    "-> 1 written, 0 refused, -1 left to Python"},

@@ -24,7 +24,8 @@ row still receives its terms in column order while the block's sums stay in the 
 (column by column, each line was a cache line of `moving` fetched from memory). It also has the screen's per-row work in C: writing
 staged rows (`flush_native`), carrying a row across a tier boundary and restating a trade
 side's row (`_native.retier`, `_native.restate`, called by `HealthScreen` directly through
-`native_function`), each the Python method's operations in the same order.
+`native_function`), a tick's candidates flipped or carried across their tiers at once
+(`_native.flip_rows`), each the Python method's operations in the same order.
 
 Every kernel does the same IEEE operations in the same order (a product, then a sum; numba
 compiles without fast-math and the C is built with -ffp-contract=off, so nothing is fused or

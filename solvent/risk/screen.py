@@ -17,7 +17,8 @@ k (a rank-1 update); a row is a *candidate* for exact re-evaluation when a margi
 the price left the interval on which the row's tiers (and so its slopes) hold.
 
 A row that only left a tier interval can be carried into its new tier without an exact
-evaluation (`retier`, called by the risk monitor for the simple case: see the method), and
+evaluation (`retier`; `flip_rows` does it itself from each line's `size`, the size of the one
+position the line is the leg of, see `Line` and `carry`; the risk monitor for the rest), and
 a row whose margin fell so far below zero that the other sign is proved takes that sign
 without one (`flip`: the float estimate decides a crossing as it decides a non-crossing).
 
@@ -29,13 +30,13 @@ accumulate.
 Layout (struct of arrays, sparse in oracles). Per row, dense: `margins[0|1, row]` and the
 cold `record[row]` = (const_h, const_f, sign_h, sign_f, band). Per oracle k, one *column*
 holding only the rows exposed to k, packed: `rows`, `slope_h`, `slope_f` (sign applied),
-`low`, `high` (the price interval of the slopes). A tick of k reads and writes only its
-column's rows, so its cost is the number of accounts exposed to that oracle, not the book:
-a market held by half of a million accounts moves half a million rows. Columns are
-`array.array`s (cheap appends and scalar writes) seen by numpy without a copy on each tick;
-a removed line is filled by the column's last one, so a column never has holes. Each row
-remembers where its lines are (`_line_oracle`, `_line_slot`, `WIDTH` per row; the rare row
-with more, a market maker in many markets, keeps them in a dict).
+`low`, `high` (the price interval of the slopes), `size` (see `Line`). A tick of k reads and
+writes only its column's rows, so its cost is the number of accounts exposed to that oracle,
+not the book: a market held by half of a million accounts moves half a million rows.
+Columns are `array.array`s (cheap appends and scalar writes) seen by numpy without a copy on
+each tick; a removed line is filled by the column's last one, so a column never has holes.
+Each row remembers where its lines are (`_line_oracle`, `_line_slot`, `WIDTH` per row; the
+rare row with more, a market maker in many markets, keeps them in a dict).
 
 The tick's loop itself is `solvent.risk.kernels` (numpy, numba when installed, or C in the
 compiled build; identical results). Anchoring a row (after a trade, a deposit...) only
@@ -75,11 +76,26 @@ FLIP_REFUSED: Final = 0
 FLIP_DONE: Final = 1
 FLIP_HEALTH_NEGATIVE: Final = 2
 FLIP_FREE_NEGATIVE: Final = 4
-#: `HealthScreen.flip_rows`' answer for a row with both margins positive (not at zero)
+#: `HealthScreen.flip_rows`' answer for a row with both margins positive (not at zero) that
+#: it did not carry across a tier boundary itself (decide it with the account's objects)
 FLIP_NOT_AT_ZERO: Final = -2
+#: `HealthScreen.flip_rows`' answer for a row it carried across a tier boundary (`retier`)
+FLIP_RETIERED: Final = -3
 
-#: (oracle index, slope_health, slope_free, low, high): a tuple or a list
+#: (oracle index, slope_health, slope_free, low, high[, size]): a tuple or a list. `size`, where
+#: given, is the float size of the one cross position whose leg the line is (its market the
+#: only one on the oracle's tiers passed to `flip_rows`), whose chosen leverage is at or above
+#: every tier's maximum (so each tier's own maximum applies); LEVERAGE_BINDS for such a leg
+#: whose chosen leverage is below a tier's maximum; NO_SIZE (the default) for any other line
+#: (two legs merged, a balance's part, an isolated position's)
 Line = Sequence[Any]
+NO_SIZE: Final = float("nan")
+LEVERAGE_BINDS: Final = float("inf")
+#: a tier in floats: (mmr, notional low, notional high, max leverage (exact), its float, cum)
+TierFloats = tuple[float, float, float, Any, float, float]
+#: what `HealthScreen.flip_rows` needs to carry rows across tiers: (oracle index, the price
+#: before the tick, the tiers of the one market on that oracle)
+Carry = tuple[int, float, Sequence[TierFloats]]
 
 # Columns of the per-row record (read on re-anchoring, not on ticks).
 CONST_H, CONST_F, SIGN_H, SIGN_F, BAND = range(5)
@@ -87,9 +103,13 @@ _EMPTY_RECORD = (0.0, 0.0, 1.0, 1.0, 0.0)
 
 
 class OracleColumn:
-    """The rows exposed to one oracle, packed, with their signed slopes and intervals."""
+    """The rows exposed to one oracle, packed, with their signed slopes and intervals, and
+    each line's `size`: the float size of the one cross position whose leg the line is,
+    for `HealthScreen.flip_rows` to carry the row across a tier boundary itself (NO_SIZE
+    where the line is not one such leg; LEVERAGE_BINDS where it is, but the position's
+    chosen leverage is below a tier's maximum: see `Line`)."""
 
-    __slots__ = ("rows", "slope_h", "slope_f", "low", "high")
+    __slots__ = ("rows", "slope_h", "slope_f", "low", "high", "size")
 
     def __init__(self) -> None:
         self.rows = array("q")
@@ -97,24 +117,27 @@ class OracleColumn:
         self.slope_f = array("d")
         self.low = array("d")
         self.high = array("d")
+        self.size = array("d")
 
     def __len__(self) -> int:
         return len(self.rows)
 
-    def append(self, row: int, slope_h: float, slope_f: float, low: float, high: float) -> int:
+    def append(self, row: int, slope_h: float, slope_f: float, low: float, high: float, size: float) -> int:
         self.rows.append(row)
         self.slope_h.append(slope_h)
         self.slope_f.append(slope_f)
         self.low.append(low)
         self.high.append(high)
+        self.size.append(size)
         return len(self.rows) - 1
 
-    def set(self, slot: int, slope_h: float, slope_f: float, low: float, high: float) -> None:
+    def set(self, slot: int, slope_h: float, slope_f: float, low: float, high: float, size: float) -> None:
         """Rewrite a line in place (its row stays)."""
         self.slope_h[slot] = slope_h
         self.slope_f[slot] = slope_f
         self.low[slot] = low
         self.high[slot] = high
+        self.size[slot] = size
 
     def remove(self, slot: int) -> int | None:
         """Drop `slot`, moving the last line into it; returns the row whose line moved
@@ -124,15 +147,16 @@ class OracleColumn:
         if slot != last:
             moved = self.rows[last]
             self.rows[slot] = moved
-            for floats in (self.slope_h, self.slope_f, self.low, self.high):
+            for floats in (self.slope_h, self.slope_f, self.low, self.high, self.size):
                 floats[slot] = floats[last]
         self.rows.pop()
-        for floats in (self.slope_h, self.slope_f, self.low, self.high):
+        for floats in (self.slope_h, self.slope_f, self.low, self.high, self.size):
             floats.pop()
         return moved
 
     def arrays(self) -> tuple[np.ndarray, ...]:
-        """Zero-copy numpy views (valid until the column changes)."""
+        """Zero-copy numpy views of rows, slope_h, slope_f, low, high (valid until the
+        column changes)."""
         return tuple(np.frombuffer(values, dtype=np.int64 if values.typecode == "q" else np.float64)
                      for values in (self.rows, self.slope_h, self.slope_f, self.low, self.high))
 
@@ -156,9 +180,9 @@ class HealthScreen:
         self._ticks = 0
         self._staged: dict[int, tuple | None] = {}
         self.columns: list[OracleColumn] = []
-        #: per oracle, its column's (slope_h, slope_f, low, high, rows) arrays, for the C
+        #: per oracle, its column's (slope_h, slope_f, low, high, rows, size) arrays, for the C
         #: kernels (a column keeps its array objects for life: they grow and shrink in place)
-        self._column_arrays: list[tuple[array, array, array, array, array]] = []
+        self._column_arrays: list[tuple[array, array, array, array, array, array]] = []
         self.prices = []
         self._line_count = bytearray()
         self._line_oracle = array("i")
@@ -223,7 +247,7 @@ class HealthScreen:
     def add_oracle(self) -> int:
         column = OracleColumn()
         self.columns.append(column)
-        self._column_arrays.append((column.slope_h, column.slope_f, column.low, column.high, column.rows))
+        self._column_arrays.append((column.slope_h, column.slope_f, column.low, column.high, column.rows, column.size))
         self.prices.append(0.0)
         return len(self.columns) - 1
 
@@ -305,12 +329,14 @@ class HealthScreen:
             if targets is not None:
                 # the common case (a trade in a market the row already holds): the row keeps
                 # its oracles, so every line is rewritten where it is
-                for (index, s_h, s_f, lo, hi), slot in zip(lines, targets):
+                for line, slot in zip(lines, targets):
+                    index, s_h, s_f, lo, hi = line[0], line[1], line[2], line[3], line[4]
                     column = self.columns[index]
                     column.slope_h[slot] = sign_h * s_h
                     column.slope_f[slot] = sign_f * s_f
                     column.low[slot] = lo * (1 + EDGE) if lo > 0 else lo
                     column.high[slot] = hi * (1 - EDGE)
+                    column.size[slot] = line[5] if len(line) > 5 else NO_SIZE
                     price = prices[index]
                     moving_h += s_h * price
                     moving_f += s_f * price
@@ -320,14 +346,16 @@ class HealthScreen:
                 # are appended, and the row's lines in oracles it no longer has are removed
                 kept = {index: slot for index, slot in self._lines_of(row)}
                 placed: list[list[int]] = []
-                for index, s_h, s_f, lo, hi in lines:
+                for line in lines:
+                    index, s_h, s_f, lo, hi = line[0], line[1], line[2], line[3], line[4]
                     column = self.columns[index]
                     values = (sign_h * s_h, sign_f * s_f, lo * (1 + EDGE) if lo > 0 else lo, hi * (1 - EDGE))
+                    size = line[5] if len(line) > 5 else NO_SIZE
                     if index in kept:
                         slot = kept.pop(index)
-                        column.set(slot, values[0], values[1], values[2], values[3])
+                        column.set(slot, values[0], values[1], values[2], values[3], size)
                     else:
-                        slot = column.append(row, values[0], values[1], values[2], values[3])
+                        slot = column.append(row, values[0], values[1], values[2], values[3], size)
                     placed.append([index, slot])
                     price = prices[index]
                     moving_h += s_h * price
@@ -402,7 +430,8 @@ class HealthScreen:
         if self.kernel_name == "native" and line is not None and row not in self._staged:
             written: int = _RESTATE_NATIVE(self._margin_view, self._record_view, self._line_count,
                                            self._line_oracle, self._line_slot, self._column_arrays, self.prices, row,
-                                           oracle, line[1], line[2], line[3], line[4], health, free, carried, terms,
+                                           oracle, line[1], line[2], line[3], line[4],
+                                           line[5] if len(line) > 5 else NO_SIZE, health, free, carried, terms,
                                            quantum, 1 + EDGE, 1 - EDGE, RELATIVE_BAND, WIDTH)
             if written >= 0:
                 return written == 1
@@ -441,10 +470,11 @@ class HealthScreen:
         else:
             low, high = line[3], line[4]
             s_h, s_f, low, high = line[1], line[2], low * (1 + EDGE) if low > 0 else low, high * (1 - EDGE)
+            size = line[5] if len(line) > 5 else NO_SIZE
             if slot >= 0:
-                column.set(slot, s_h, s_f, low, high)
+                column.set(slot, s_h, s_f, low, high, size)
             else:
-                self._record_lines(row, [*lines, [oracle, column.append(row, s_h, s_f, low, high)]])
+                self._record_lines(row, [*lines, [oracle, column.append(row, s_h, s_f, low, high, size)]])
         cap = self._capacity
         margins, record = self._margin_view, self._record_view
         margins[row] = health - band
@@ -484,6 +514,10 @@ class HealthScreen:
                                           line[3], line[4], shift_health, 1 + EDGE, 1 - EDGE, RELATIVE_BAND, WIDTH)
             if carried >= 0:
                 return carried == 1
+        return self._retier_in_python(row, oracle, line, shift_health)
+
+    def _retier_in_python(self, row: int, oracle: int, line: Line, shift_health: float) -> bool:
+        """`retier`'s loop (the pure build, and the rows the C leaves)."""
         found = self._written_lines(row, oracle)
         if found is None or found[1] < 0:
             return False
@@ -529,7 +563,8 @@ class HealthScreen:
         margin_f = sign_f * free - band
         if not (margin_h > 0.0 and margin_f > 0.0):
             return False
-        columns[oracle].set(slot, sign_h * line_h, sign_f * line_f, low, high)
+        column = columns[oracle]
+        column.set(slot, sign_h * line_h, sign_f * line_f, low, high, column.size[slot])  # (the same position)
         margins = self._margin_view
         margins[row] = margin_h
         margins[self._capacity + row] = margin_f
@@ -588,23 +623,65 @@ class HealthScreen:
                 return flipped
         return self._flip_in_python(row, free_may_fall)
 
-    def flip_rows(self, rows: list[int], free_may_fall: bytes) -> list[int]:
+    def flip_rows(self, rows: list[int], free_may_fall: bytes, carry: Carry | None = None) -> list[int]:
         """`flip` of each of `rows` at zero (`free_may_fall[i]` non-zero where row i's free
-        collateral may fall), FLIP_NOT_AT_ZERO for a row with both margins positive, in
-        order: a tick's candidates at once. With the native kernel in one C call
-        (`_native.flip_rows`: the screen's arrays acquired once for the batch, each column
-        once), the rows it leaves (an overflow row) in Python; rows are independent, so the
-        answers are those of `flip` row by row."""
+        collateral may fall), in order: a tick's candidates at once. A row with both margins
+        positive has only left a tier interval: with `carry` (the tick's oracle, the price
+        before the tick, and the tiers of the one market on that oracle) it is carried across
+        the boundary here when its line there says what position it is (`carry`), else it
+        gets FLIP_NOT_AT_ZERO. With the native kernel in one C call (`_native.flip_rows`: the
+        screen's arrays acquired once for the batch, each column once), the rows it leaves
+        (an overflow row) in Python; rows are independent, so the answers are those of
+        `flip` and `carry` row by row."""
         if self.kernel_name == "native" and not self._staged:
-            answers: list[int] = _FLIP_ROWS_NATIVE(self._margin_view, self._record_view, self._line_count,
-                                                   self._line_oracle, self._line_slot, self._column_arrays,
-                                                   self.prices, rows, free_may_fall, WIDTH)
+            if carry is None:
+                answers: list[int] = _FLIP_ROWS_NATIVE(self._margin_view, self._record_view, self._line_count,
+                                                       self._line_oracle, self._line_slot, self._column_arrays,
+                                                       self.prices, rows, free_may_fall, WIDTH)
+            else:
+                answers = _FLIP_ROWS_NATIVE(self._margin_view, self._record_view, self._line_count, self._line_oracle,
+                                            self._line_slot, self._column_arrays, self.prices, rows, free_may_fall,
+                                            WIDTH, carry[0], carry[1], carry[2], 1 + EDGE, 1 - EDGE, RELATIVE_BAND)
             for i, answer in enumerate(answers):
                 if answer == -1:
-                    answers[i] = self._flip_in_python(rows[i], bool(free_may_fall[i]))
+                    row = rows[i]
+                    if self.at_zero(row):
+                        answers[i] = self._flip_in_python(row, bool(free_may_fall[i]))
+                    else:
+                        answers[i] = self.carry(row, carry) if carry is not None else FLIP_NOT_AT_ZERO
             return answers
-        return [self.flip(row, bool(may_fall)) if self.at_zero(row) else FLIP_NOT_AT_ZERO
+        return [self.flip(row, bool(may_fall)) if self.at_zero(row)
+                else self.carry(row, carry) if carry is not None else FLIP_NOT_AT_ZERO
                 for row, may_fall in zip(rows, free_may_fall)]
+
+    def carry(self, row: int, carry: Carry) -> int:
+        """Carry a written row whose line in oracle `carry[0]` left its tier interval when the
+        price moved from `carry[1]` to the current one (the tiers `carry[2]` are those of
+        the one market on that oracle) into its new tier, from what the line says: its `size`
+        (see `Line`). FLIP_RETIERED if carried (`retier`, with the line `position_line`
+        builds for the new tier and the change of `cum`); FLIP_REFUSED (evaluate exactly) if
+        the line is not one cross position's leg, if floats cannot place the notional in a
+        tier at either price (`tier_at`), if the tier did not change, or if `retier`
+        refuses; FLIP_NOT_AT_ZERO where the position's chosen leverage binds (its objects
+        decide). The same operations as `_native.flip_rows` does for a row in the packed
+        index."""
+        oracle, previous, tiers = carry
+        found = self._written_lines(row, oracle)
+        if found is None or found[1] < 0:
+            return FLIP_REFUSED
+        size: float = self.columns[oracle].size[found[1]]
+        if size != size:  # NO_SIZE
+            return FLIP_REFUSED
+        if size == LEVERAGE_BINDS:
+            return FLIP_NOT_AT_ZERO
+        magnitude = size if size > 0 else -size
+        old = tier_at(tiers, magnitude * previous)
+        new = tier_at(tiers, magnitude * self.prices[oracle])
+        if old is None or new is None or old == new:
+            return FLIP_REFUSED
+        mmr, low, high, _, leverage, cum = tiers[new]
+        line = position_line(oracle, size, mmr, low, high, leverage, size)
+        return FLIP_RETIERED if self._retier_in_python(row, oracle, line, cum - tiers[old][5]) else FLIP_REFUSED
 
     def _flip_in_python(self, row: int, free_may_fall: bool) -> int:
         """`flip`'s loop (the pure build, and the rows the C leaves)."""
@@ -787,3 +864,24 @@ class HealthScreen:
             moving_h += column.slope_h[slot] * self.prices[index]
             moving_f += column.slope_f[slot] * self.prices[index]
         return float(const_h + sign_h * moving_h), float(const_f + sign_f * moving_f)
+
+
+def tier_at(tiers: Sequence[TierFloats], notional: float) -> int | None:
+    """The index of the tier a float `notional` is in; None within 1e-9 of a boundary, where
+    floats cannot tell the tier the exact model would pick."""
+    for index, (_, low, high, _, _, _) in enumerate(tiers):
+        if notional <= high:
+            if abs(notional - high) <= 1e-9 * notional or abs(notional - low) <= 1e-9 * notional:
+                return None
+            return index
+    return None
+
+
+def position_line(oracle: int, size: float, mmr: float, low: float, high: float, leverage: float,
+                  fact: float) -> list:
+    """A cross position's leg of its oracle's line in a tier (maintenance rate `mmr`,
+    notional interval (low, high], the leverage that applies): health moves by
+    q − |q| × mmr per unit of price, free collateral by q − |q| / leverage, while the price
+    stays in (low / |q|, high / |q|]. `fact` is the line's size (see `Line`)."""
+    magnitude = size if size > 0 else -size
+    return [oracle, size - magnitude * mmr, size - magnitude / leverage, low / magnitude, high / magnitude, fact]

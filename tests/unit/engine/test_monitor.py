@@ -12,6 +12,7 @@ Market: ETH-PERP on oracle ETH, settled in USDC (6 decimals, value_decimals 6), 
 
 from __future__ import annotations
 
+import math
 from decimal import Decimal
 from typing import Any
 
@@ -20,7 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from solvent import Engine
-from solvent.risk.screen import FLIP_NOT_AT_ZERO, FLIP_REFUSED, HealthScreen
+from solvent.risk.screen import FLIP_NOT_AT_ZERO, FLIP_REFUSED, FLIP_RETIERED, LEVERAGE_BINDS, Carry, HealthScreen
 
 from ._steps import ok
 
@@ -185,8 +186,8 @@ TIERS = [{"max_notional": "1000", "mmr": "0.01", "max_leverage": "50"},
          {"mmr": "0.05", "max_leverage": "10"}]
 
 
-def setup_tiered() -> Engine:
-    e = Engine()
+def setup_tiered(screen: HealthScreen | None = None) -> Engine:
+    e = Engine(screen)
     ok(e, {"op": "asset", "id": "USDC", "decimals": 6, "oracle": None, "weight_init": "1", "weight_maint": "1"})
     ok(e, {"op": "asset", "id": "WETH", "decimals": 8, "oracle": "ETH", "weight_init": "0.8", "weight_maint": "0.9"})
     ok(e, {"op": "market", "id": "ETH-PERP", "oracle": "ETH", "settle": "USDC", "step_size": "0.01",
@@ -355,6 +356,118 @@ def test_the_property_test_above_carried_rows_across_tiers():
     assert sum(_CARRIED) > 50
 
 
+def line_size(e: Engine, unit: tuple[str, str]) -> float:
+    """The size a unit's line in the ETH oracle tells the screen (`solvent.risk.screen.Line`)."""
+    screen = e.monitor.screen
+    screen.flush()
+    oracle = e.monitor.oracle_index["ETH"]
+    row = e.monitor.row_of(unit)
+    assert row is not None
+    [slot] = [at for index, at in screen._lines_of(row) if index == oracle]
+    return screen.columns[oracle].size[slot]
+
+
+def test_a_line_tells_the_screen_the_size_of_the_one_position_it_is_the_leg_of():
+    """carol: long 9, no leverage chosen: her line is her position's leg, size 9. hank: short
+    9 at a chosen 50× (at or above every tier's maximum, so each tier's own applies): −9.
+    gina: long 9 at 15×, below the maximum of tiers 1 and 2: LEVERAGE_BINDS (her objects
+    decide a crossing). dave: long 9 and 1 WETH on the same oracle: NO_SIZE, as bob's
+    isolated position's line is."""
+    e = setup_tiered()
+    open_long(e, "carol", "5000", size="9")
+    for name, leverage, mode in (("hank", "50", "cross"), ("gina", "15", "cross"), ("bob", "10", "isolated")):
+        ok(e, {"op": "deposit", "account": name, "asset": "USDC", "amount": "5000"})
+        ok(e, {"op": "margin_mode", "account": name, "market": "ETH-PERP", "mode": mode, "leverage": leverage})
+    ok(e, {"op": "trade", "market": "ETH-PERP", "buyer": "maker", "seller": "hank", "size": "9", "price": "100"})
+    for name in ("gina", "bob"):
+        ok(e, {"op": "trade", "market": "ETH-PERP", "buyer": name, "seller": "maker", "size": "9", "price": "100"})
+    open_long(e, "dave", "5000", size="9")
+    ok(e, {"op": "deposit", "account": "dave", "asset": "WETH", "amount": "1"})
+    assert line_size(e, ("carol", "")) == 9.0
+    assert line_size(e, ("hank", "")) == -9.0
+    assert line_size(e, ("gina", "")) == LEVERAGE_BINDS
+    assert math.isnan(line_size(e, ("dave", "")))
+    assert math.isnan(line_size(e, ("bob", "ETH-PERP")))
+    # a trade rewrites the line with the position's new size (`restate`)
+    ok(e, {"op": "trade", "market": "ETH-PERP", "buyer": "carol", "seller": "maker", "size": "2", "price": "100"})
+    assert line_size(e, ("carol", "")) == 11.0
+
+
+class ObjectsCarryingScreen(HealthScreen):
+    """The screen never carrying a row across its tiers itself: every such row goes back to
+    the monitor, which decides it from the account's objects (`RiskMonitor._retier`)."""
+
+    def flip_rows(self, rows: list[int], free_may_fall: bytes, carry: Carry | None = None) -> list[int]:
+        return super().flip_rows(rows, free_may_fall, None)
+
+
+class CarryCountingScreen(HealthScreen):
+    """The screen, counting the rows it carried across their tiers itself."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.carried = 0
+
+    def flip_rows(self, rows: list[int], free_may_fall: bytes, carry: Carry | None = None) -> list[int]:
+        answers = super().flip_rows(rows, free_may_fall, carry)
+        self.carried += answers.count(FLIP_RETIERED)
+        return answers
+
+
+def screen_state(screen: HealthScreen) -> tuple:
+    """Everything the screen holds: margins, records, every column's lines, where each row's are."""
+    screen.flush()
+    rows = screen.rows
+    placed = [sorted(map(tuple, screen._lines_of(row))) for row in range(rows)]
+    columns = [tuple(getattr(column, name).tobytes() for name in ("rows", "slope_h", "slope_f", "low", "high", "size"))
+               for column in screen.columns]
+    return screen.margins[:, :rows].tobytes(), screen.record[:rows].tobytes(), columns, placed
+
+
+#: rows the screen carried itself over the property test below (checked after it)
+_CARRIED_BY_SCREEN: list[int] = []
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 400), st.integers(1, 4000), st.booleans(),
+                          st.sampled_from([None, "3", "15", "20", "50", "100"]), st.booleans()), min_size=1, max_size=6),
+       st.lists(st.integers(20, 2500), min_size=1, max_size=25))
+def test_rows_the_screen_carries_across_tiers_are_those_the_account_objects_carry(traders, walk):
+    """The same commands through two engines: one whose screen carries rows across their
+    tiers from what their lines say (`HealthScreen.carry`, in C with the native kernel), one
+    whose screen hands every such row back to the monitor, which decides it from the
+    account's position, leverage and balances. Traders as above, some holding WETH on the
+    oracle, some with a chosen leverage that binds in a tier: after every command the same
+    events, after every tick the same rows carried and the same screen, bit for bit."""
+    engines = [setup_tiered(CarryCountingScreen()), setup_tiered(ObjectsCarryingScreen())]
+    commands: list[dict[str, Any]] = [{"op": "params", "liquidations": "paused"}]
+    for number, (hundredths, deposit, long, leverage, weth) in enumerate(traders):
+        name = f"t{number}"
+        commands.append({"op": "deposit", "account": name, "asset": "USDC", "amount": str(deposit)})
+        if weth:
+            commands.append({"op": "deposit", "account": name, "asset": "WETH", "amount": "0.5"})
+        if leverage is not None:
+            commands.append({"op": "margin_mode", "account": name, "market": "ETH-PERP", "mode": "cross",
+                             "leverage": leverage})
+        buyer, seller = (name, "maker") if long else ("maker", name)
+        commands.append({"op": "trade", "market": "ETH-PERP", "buyer": buyer, "seller": seller,
+                         "size": format(Decimal(hundredths) / 100, "f"), "price": "100"})
+    for command in commands:
+        answers = [e.apply(dict(command)) for e in engines]
+        assert answers[0] == answers[1], command
+    for price in walk:
+        answers = [e.apply({"op": "price", "oracle": "ETH", "price": str(price)}) for e in engines]
+        assert answers[0] == answers[1], price
+        assert engines[0].monitor.retiered == engines[1].monitor.retiered, price
+        assert screen_state(engines[0].monitor.screen) == screen_state(engines[1].monitor.screen), price
+    assert engines[0].state_hash() == engines[1].state_hash()
+    _CARRIED_BY_SCREEN.append(engines[0].monitor.screen.carried)
+
+
+def test_the_property_test_above_carried_rows_on_the_screen():
+    assert sum(_CARRIED_BY_SCREEN) > 50
+
+
 #: crossings the floats proved over the property test below (checked after it)
 _FLIPPED: list[int] = []
 
@@ -403,7 +516,7 @@ class NeverFlippingScreen(HealthScreen):
     def flip(self, row: int, free_may_fall: bool) -> int:
         return FLIP_REFUSED
 
-    def flip_rows(self, rows: list[int], free_may_fall: bytes) -> list[int]:
+    def flip_rows(self, rows: list[int], free_may_fall: bytes, carry: Carry | None = None) -> list[int]:
         return [FLIP_REFUSED if self.at_zero(row) else FLIP_NOT_AT_ZERO for row in rows]
 
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from solvent.risk import kernels
-from solvent.risk.screen import WIDTH, HealthScreen
+from solvent.risk.screen import FLIP_RETIERED, WIDTH, HealthScreen, position_line
 
 pytest.importorskip("numba")
 NUMBA = kernels.select("numba")[1]
@@ -301,7 +301,7 @@ def _screen_state(screen: HealthScreen) -> tuple:
     """Everything a flush writes: margins, records, every column's lines, where each row's are."""
     rows = screen.rows
     placed = [sorted(map(tuple, screen._lines_of(row))) for row in range(rows)]
-    columns = [tuple(getattr(column, name).tobytes() for name in ("rows", "slope_h", "slope_f", "low", "high"))
+    columns = [tuple(getattr(column, name).tobytes() for name in ("rows", "slope_h", "slope_f", "low", "high", "size"))
                for column in screen.columns]
     return screen.margins[:, :rows].tobytes(), screen.record[:rows].tobytes(), columns, placed
 
@@ -612,3 +612,74 @@ def test_the_c_reset_is_the_loops_reset_bit_for_bit(case, figures):
 @native_only
 def test_the_reset_comparison_above_reset_rows_in_c():
     assert sum(_RESET_IN_C) > 20
+
+
+#: the tiers of the carry comparison below: mmr, notional low, high, max leverage, its float, cum
+_CARRY_TIERS = [(0.01, 0.0, 1000.0, 50, 50.0, 0.0), (0.02, 1000.0, 10000.0, 20, 20.0, 10.0),
+                (0.05, 10000.0, INF, 10, 10.0, 310.0)]
+#: rows the C kernel carried across their tiers during the property test below (checked: not vacuous)
+_CARRIED_ACROSS_IN_C: list[int] = []
+
+
+@st.composite
+def carry_cases(draw):
+    """Written rows whose lines are positions' legs in `_CARRY_TIERS` (a line's size: a
+    position's, or NaN, or inf), far from zero or not, some with more lines than WIDTH
+    (overflow), then ticks of one oracle to prices that move notionals across the tiers."""
+    oracles = draw(st.integers(1, WIDTH + 2))
+    prices = [draw(st.floats(1, 1000)) for _ in range(oracles)]
+    rows = []
+    for _ in range(draw(st.integers(1, 8))):
+        chosen = draw(st.lists(st.integers(0, oracles - 1), unique=True, min_size=1, max_size=oracles))
+        if draw(st.integers(0, 5)) == 0:
+            chosen = list(range(oracles))
+        lines = []
+        for oracle in chosen:
+            size = draw(st.floats(-50, 50).filter(bool))
+            notional = abs(size) * prices[oracle]
+            tier = next(i for i, t in enumerate(_CARRY_TIERS) if notional <= t[2])
+            mmr, low, high, _, leverage, _ = _CARRY_TIERS[tier]
+            fact = draw(st.sampled_from([size, size, float("nan"), INF]))
+            lines.append(position_line(oracle, size, mmr, low, high, leverage, fact))
+        health = draw(st.one_of(st.floats(-1e3, 1e3), st.floats(1e4, 1e7)))
+        free = draw(st.one_of(st.floats(-1e3, 1e3), st.floats(1e4, 1e7)))
+        rows.append((health, free, health < 0, free < 0, lines, draw(st.integers(0, 40)), 1e-6))
+    ticks = []
+    for _ in range(draw(st.integers(1, 12))):
+        if draw(st.booleans()):
+            ticks.append((draw(st.integers(0, oracles - 1)), draw(st.floats(0.01, 3000))))
+        else:  # a notional at a tier boundary, or within a few 1e-10 of it (floats cannot place it)
+            _, _, _, _, lines, _, _ = draw(st.sampled_from(rows))
+            line = draw(st.sampled_from(lines))
+            size = abs(line[5]) if 0 < abs(line[5]) < INF else 1.0
+            bound = draw(st.sampled_from([1000.0, 10000.0]))
+            ticks.append((line[0], bound / size * (1 + draw(st.integers(-3, 3)) * 1e-10)))
+    return oracles, prices, rows, ticks
+
+
+@native_only
+@settings(max_examples=300, deadline=None)
+@given(carry_cases())
+def test_the_c_carry_is_the_loops_carry_bit_for_bit(case):
+    """Rows carried across their tiers from what their lines say (`HealthScreen.flip_rows`
+    with a carry, after a tick of one oracle): on the numpy kernel in Python
+    (`HealthScreen.carry`), on the C kernel in C (rows in the packed index) or in Python
+    (overflow rows): the same answers, margins, records and columns, tick after tick."""
+    oracles, prices, rows, ticks = case
+    screens = _written_screens(oracles, prices, rows)
+    for oracle, price in ticks:
+        previous = screens[0].prices[oracle]
+        for screen in screens:
+            screen.tick(oracle, price)
+        batch = list(range(len(rows)))
+        falls = bytes(r % 3 == 0 for r in batch)
+        answered = [screen.flip_rows(batch, falls, (oracle, previous, _CARRY_TIERS)) for screen in screens]
+        assert answered[0] == answered[1]
+        _CARRIED_ACROSS_IN_C.extend(answer == FLIP_RETIERED and screens[1]._line_count[r] > 0
+                                    for r, answer in zip(batch, answered[1]))
+        assert _screen_state(screens[0]) == _screen_state(screens[1])
+
+
+@native_only
+def test_the_carry_comparison_above_carried_rows_in_c():
+    assert sum(_CARRIED_ACROSS_IN_C) > 20
