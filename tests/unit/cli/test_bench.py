@@ -65,3 +65,22 @@ def test_run_bench_is_seeded():
                 "candidates_total", "candidates_at_zero", "candidates_retiered", "candidates_flipped",
                 "exact_rows_per_tick_max"):
         assert first[key] == second[key]
+
+
+def test_tick_path_benchmark_applies_the_bench_ticks():
+    """`benchmarks/tick_path.py` times the same ticks on the same book as `solvent bench`:
+    the same events, the same rows carried across tiers and flipped."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[3] / "benchmarks" / "tick_path.py"
+    spec = importlib.util.spec_from_file_location("tick_path", path)
+    assert spec is not None and spec.loader is not None
+    tick_path = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tick_path)
+    alone = tick_path.run(accounts=3000, markets=20, seed=4, ticks=60)
+    bench = run_bench(accounts=3000, markets=20, seed=4, ticks=60, trades=10, sample=100)
+    assert alone["events"] == bench["tick_events"] > 0
+    assert (alone["retiered"], alone["flipped"]) == (bench["candidates_retiered"], bench["candidates_flipped"])
+    assert alone["retiered"] > 0 and alone["flipped"] > 0
+    assert len(alone["per_tick_ms"]) == 60 and alone["ticks"] == 60
