@@ -475,11 +475,13 @@ static int acquire_fields(PyObject *columns, long oracle, Buffer *arrays, int co
     return 0;
 }
 
-static int acquire_column(PyObject *columns, long oracle, ColumnBuffers *column) {
+/* The first `count` float arrays of the column of `oracle` (4: not the sizes; COLUMN_FLOATS:
+ * all), once; the rest stay unheld (released as such). */
+static int acquire_column(PyObject *columns, long oracle, ColumnBuffers *column, int count) {
     if (column->acquired) {
         return 0;
     }
-    if (acquire_fields(columns, oracle, column->arrays, COLUMN_FLOATS) != 0) {
+    if (acquire_fields(columns, oracle, column->arrays, count) != 0) {
         return -1;
     }
     column->acquired = 1;
@@ -516,7 +518,7 @@ static ColumnBuffers *column_cache_get(ColumnCache *cache, PyObject *columns, Py
         PyErr_NoMemory();
         return NULL;
     }
-    if (acquire_column(columns, oracle, column) != 0) {
+    if (acquire_column(columns, oracle, column, COLUMN_FLOATS) != 0) {
         PyMem_Free(column);
         return NULL;
     }
@@ -947,10 +949,11 @@ static int stored_slopes(WrittenRow *written, Py_ssize_t j, double *slope_h, dou
 static int write_line(WrittenRow *written, Py_ssize_t oracle, Py_ssize_t slot, double slope_h, double slope_f,
                       double low, double high, const double *size, const char *name) {
     ColumnBuffers target = {{{{0}}}};
-    if (acquire_column(written->columns, oracle, &target) != 0) {
+    int fields = size != NULL ? COLUMN_FLOATS : 4;
+    if (acquire_column(written->columns, oracle, &target, fields) != 0) {
         return -1;
     }
-    for (int i = 0; i < COLUMN_FLOATS; i++) {
+    for (int i = 0; i < fields; i++) {
         if (slot < 0 || slot >= items(&target.arrays[i])) {
             release(target.arrays, COLUMN_FLOATS);
             PyErr_Format(PyExc_ValueError, "%s: a line's slot is outside its column", name);
@@ -1244,11 +1247,11 @@ static int lines_inside(WrittenRow *written, ColumnBuffers *lines, const char *n
         return -1;
     }
     for (Py_ssize_t j = 0; j < written->count; j++) {
-        if (acquire_column(written->columns, written->line_oracle[j], &lines[j]) != 0) {
+        if (acquire_column(written->columns, written->line_oracle[j], &lines[j], 4) != 0) {
             return -1;
         }
         Py_ssize_t at = written->line_slot[j];
-        for (int i = 0; i < COLUMN_FLOATS; i++) {
+        for (int i = 0; i < 4; i++) {
             if (at < 0 || at >= items(&lines[j].arrays[i])) {
                 PyErr_Format(PyExc_ValueError, "%s: a line's slot is outside its column", name);
                 return -1;
