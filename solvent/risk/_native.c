@@ -1377,7 +1377,7 @@ static long carry_row(const Carry *carry, ColumnCache *cache, PyObject *prices, 
     }
     ColumnBuffers *column = cache->by_oracle[oracle];
     double size = ((double *)column->arrays[4].view.buf)[slot];
-    if (size != size) { /* NO_SIZE */
+    if (size != size || size == 0.0) { /* NO_SIZE (a position is never of size 0) */
         return 0;
     }
     if (size == INFINITY) { /* LEVERAGE_BINDS */

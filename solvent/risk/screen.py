@@ -83,11 +83,11 @@ FLIP_NOT_AT_ZERO: Final = -2
 FLIP_RETIERED: Final = -3
 
 #: (oracle index, slope_health, slope_free, low, high[, size]): a tuple or a list. `size`, where
-#: given, is the float size of the one cross position whose leg the line is (its market the
-#: only one on the oracle's tiers passed to `flip_rows`), whose chosen leverage is at or above
-#: every tier's maximum (so each tier's own maximum applies); LEVERAGE_BINDS for such a leg
-#: whose chosen leverage is below a tier's maximum; NO_SIZE (the default) for any other line
-#: (two legs merged, a balance's part, an isolated position's)
+#: given, is the float size of the one cross position whose leg the line is, when its chosen
+#: leverage is at or above every tier's maximum (so each tier's own maximum applies);
+#: LEVERAGE_BINDS for such a leg whose chosen leverage is below a tier's maximum; NO_SIZE (the
+#: default) for any other line (two legs merged, a balance's part, an isolated position's).
+#: `flip_rows` reads it at a tick of an oracle with one market, whose tiers it is given
 Line = Sequence[Any]
 NO_SIZE: Final = float("nan")
 LEVERAGE_BINDS: Final = float("inf")
@@ -670,7 +670,7 @@ class HealthScreen:
         if found is None or found[1] < 0:
             return FLIP_REFUSED
         size: float = self.columns[oracle].size[found[1]]
-        if size != size:  # NO_SIZE
+        if size != size or size == 0.0:  # NO_SIZE (a position is never of size 0)
             return FLIP_REFUSED
         if size == LEVERAGE_BINDS:
             return FLIP_NOT_AT_ZERO

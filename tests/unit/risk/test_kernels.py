@@ -624,7 +624,7 @@ _CARRIED_ACROSS_IN_C: list[int] = []
 @st.composite
 def carry_cases(draw):
     """Written rows whose lines are positions' legs in `_CARRY_TIERS` (a line's size: a
-    position's, or NaN, or inf), far from zero or not, some with more lines than WIDTH
+    position's, or NaN, or inf, or 0), far from zero or not, some with more lines than WIDTH
     (overflow), then ticks of one oracle to prices that move notionals across the tiers."""
     oracles = draw(st.integers(1, WIDTH + 2))
     prices = [draw(st.floats(1, 1000)) for _ in range(oracles)]
@@ -639,7 +639,7 @@ def carry_cases(draw):
             notional = abs(size) * prices[oracle]
             tier = next(i for i, t in enumerate(_CARRY_TIERS) if notional <= t[2])
             mmr, low, high, _, leverage, _ = _CARRY_TIERS[tier]
-            fact = draw(st.sampled_from([size, size, float("nan"), INF]))
+            fact = draw(st.sampled_from([size, size, float("nan"), INF, 0.0]))
             lines.append(position_line(oracle, size, mmr, low, high, leverage, fact))
         health = draw(st.one_of(st.floats(-1e3, 1e3), st.floats(1e4, 1e7)))
         free = draw(st.one_of(st.floats(-1e3, 1e3), st.floats(1e4, 1e7)))
