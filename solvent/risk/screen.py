@@ -488,10 +488,11 @@ class HealthScreen:
         return True
 
     def at_zero(self, row: int) -> bool:
-        """Whether either safety margin of a written row is at or below zero (a possible
-        crossing, not only a tier interval left)."""
+        """Whether either safety margin of a written row is not provably positive: at or below
+        zero (a possible crossing, not only a tier interval left), or not a number (never
+        carried on: `_native.flip_rows` tests `margin > 0` the same way)."""
         margins = self._margin_view
-        return margins[row] <= 0.0 or margins[self._capacity + row] <= 0.0
+        return not (margins[row] > 0.0 and margins[self._capacity + row] > 0.0)
 
     def retier(self, row: int, oracle: int, line: Line, shift_health: float) -> bool:
         """Carry a written row across a tier boundary without an exact evaluation: its line in

@@ -635,7 +635,7 @@ def carry_cases(draw):
             chosen = list(range(oracles))
         lines = []
         for oracle in chosen:
-            size = draw(st.floats(-50, 50).filter(bool))
+            size = draw(st.floats(-50, 50).filter(lambda value: abs(value) >= 1e-6))  # (a position's: finite prices)
             notional = abs(size) * prices[oracle]
             tier = next(i for i, t in enumerate(_CARRY_TIERS) if notional <= t[2])
             mmr, low, high, _, leverage, _ = _CARRY_TIERS[tier]
