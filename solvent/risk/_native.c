@@ -588,7 +588,7 @@ static inline void add_line(double slope_h, double slope_f, double price, double
  *
  * staged: dict row -> None | (health, free, health_negative, free_negative, lines, terms, quantum)
  * line_count: bytes per row; line_oracle, line_slot: int32 [row * width + j]; columns: per
- * oracle, its column's (slope_h, slope_f, low, high, rows) arrays (the screen's `_column_arrays`:
+ * oracle, its column's (slope_h, slope_f, low, high, rows, size) arrays (the screen's `_column_arrays`:
  * read from a list, where looking up a column object's attributes cost more than a short
  * row's whole write); prices: list of floats.
  */
@@ -903,6 +903,9 @@ static int open_row(WrittenRow *written, PyObject *const *args, Py_ssize_t row, 
     written->oracle_count = oracle_count;
     written->line_count = (unsigned char *)written->counts.buf + row;
     written->count = *written->line_count;
+    if (written->count > width) {
+        written->count = 0; /* (not of the expected shape: left to Python) */
+    }
     written->health_margins = (double *)written->arrays[0].view.buf;
     written->free_margins = written->health_margins + capacity;
     written->record = (double *)written->arrays[1].view.buf + 5 * row;

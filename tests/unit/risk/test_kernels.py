@@ -683,3 +683,28 @@ def test_the_c_carry_is_the_loops_carry_bit_for_bit(case):
 @native_only
 def test_the_carry_comparison_above_carried_rows_in_c():
     assert sum(_CARRIED_ACROSS_IN_C) > 20
+
+
+@native_only
+def test_the_c_kernel_itself_carries_a_packed_row_across_its_tiers():
+    """The comparison above cannot tell the C carry from the Python one that `flip_rows`
+    falls back on (they give the same bits): here `_native.flip_rows` is called itself. A
+    long 5 at 100 (notional 500, tier 0), far from zero; the price goes to 300 (notional
+    1,500: tier 1). C answers -3 and writes what the numpy screen's `flip_rows` (in Python)
+    writes: the tier-1 line, health moved by the change of cum (10), the same band."""
+    from solvent.risk import screen as screen_module
+
+    line = position_line(0, 5.0, 0.01, 0.0, 1000.0, 50.0, 5.0)
+    screens = _written_screens(1, [100.0], [(5000.0, 4000.0, False, False, [line], 3, 1e-6)])
+    for screen in screens:
+        screen.tick(0, 300.0)
+    carry = (0, 100.0, _CARRY_TIERS)
+    python = screens[0].flip_rows([0], b"\x00", carry)
+    native = screens[1]
+    answered = screen_module._FLIP_ROWS_NATIVE(
+        native._margin_view, native._record_view, native._line_count, native._line_oracle, native._line_slot,
+        native._column_arrays, native.prices, [0], b"\x00", WIDTH, *carry, 1 + screen_module.EDGE,
+        1 - screen_module.EDGE, screen_module.RELATIVE_BAND)
+    assert python == answered == [FLIP_RETIERED]
+    assert _screen_state(screens[0]) == _screen_state(screens[1])
+    assert screens[1].columns[0].slope_h[0] == 5.0 - 5.0 * 0.02 and screens[1].columns[0].size[0] == 5.0
