@@ -15,8 +15,8 @@ Run it with the environment whose build it measures (the compiled build's venv, 
 outside the checkout, as `count_instructions.py`).
 
 It prints the 200 ticks' total, median, p99 (the bench's definition) and maximum, the sum
-of the 20 heaviest ticks, the events, and the candidate rows carried across tiers and
-flipped on the screen; `--json` writes the same with every tick's time and event count.
+of the 20 heaviest ticks, the events, the candidate rows carried across tiers and flipped
+on the screen, and the margin calls the floats proved (evaluated for their event only); `--json` writes the same with every tick's time and event count.
 Both figures compare only within one run of alternated versions: the machine's speed moves
 by 10-30 % from hour to hour. The book's load is not timed.
 """
@@ -74,6 +74,7 @@ def run(accounts: int, markets: int, seed: int, ticks: int) -> dict:
         "events": sum(events),
         "retiered": engine.monitor.retiered,
         "flipped": engine.monitor.flipped,
+        "calls_flipped": engine.monitor.calls_flipped,
         "per_tick_ms": [round(t, 4) for t in times],
         "per_tick_events": events,
     }
@@ -91,7 +92,8 @@ def main() -> None:
     print(f"{result['ticks']} ticks at {result['accounts']:,} accounts: total {result['total_ms']:.0f} ms, "
           f"p50 {result['tick_p50_ms']:.2f}, p99 {result['tick_p99_ms']:.2f}, max {result['tick_max_ms']:.2f}, "
           f"heaviest 20 {result['heaviest_20_ms']:.1f} ms; {result['events']:,} events, "
-          f"{result['retiered']:,} rows carried across tiers, {result['flipped']:,} flipped")
+          f"{result['retiered']:,} rows carried across tiers, {result['flipped']:,} flipped, "
+          f"{result['calls_flipped']:,} margin calls proved in floats")
     if options.json:
         Path(options.json).write_text(json.dumps(result, indent=1) + "\n")
 

@@ -19,8 +19,11 @@ In one run, on one book (`solvent.simulation.bench_book`, loaded with
   `candidates_retiered` of those were carried into their new tier in floats, without an
   exact evaluation (`RiskMonitor._retier`), and `candidates_flipped` of the ones at zero
   had a crossing the floats proved, with no event about it, recorded without one
-  (`RiskMonitor._flipped`); `exact_rows_per_tick_max` is the most candidates one tick handed
-  to the exact evaluation (neither carried nor flipped);
+  (`RiskMonitor._flipped`); `candidates_calls_flipped` of the ones at zero were margin
+  calls the floats proved: the row flipped on the screen, the account evaluated exactly for
+  its event only, not re-anchored (`RiskMonitor._called`); `exact_rows_per_tick_max` is the
+  most candidates one tick handed to the exact evaluation (neither carried nor flipped, the
+  margin calls included);
 * `exact_scan_ms_per_1m`: the exact per-account model (`cross_figures`) over a sample of
   accounts, scaled to 1,000,000 accounts; `speedup_tick_vs_exact` = that ÷ `tick_p50_ms`;
 * `trades_per_s`: `--trades` trades through `Engine.apply` between traders and makers;
@@ -174,6 +177,7 @@ def run_bench(accounts: int = 1_000_000, markets: int = 200, seed: int = 1, tick
     result["candidates_at_zero"] = sum(at_zero)
     result["candidates_retiered"] = engine.monitor.retiered
     result["candidates_flipped"] = engine.monitor.flipped
+    result["candidates_calls_flipped"] = engine.monitor.calls_flipped
     result["exact_rows_per_tick_max"] = max(exact_rows, default=0)
     result["tick_p50_ms"] = round(statistics.median(timings), 3)
     result["tick_p99_ms"] = round(timings[min(len(timings) - 1, int(len(timings) * 0.99))], 3)

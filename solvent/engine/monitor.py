@@ -6,7 +6,8 @@ After each command the engine asks the monitor to evaluate the accounts the comm
 only crossed a tier boundary far from zero, which are carried into the new tier in floats
 (`_retier`; docs/ARCHITECTURE.md, "A price tick"), and those whose crossing the floats
 prove and that no event is about (`_flipped`: a unit becoming liquidatable or safe again,
-a margin call ending). Evaluation:
+a margin call ending). A margin call the floats prove is evaluated for its event only
+(`_called`): its row keeps the flip. Evaluation:
 
 * records, per risk unit (an account's cross part, or one isolated position), whether it
   is liquidatable, and for the cross part whether its free collateral is below zero;
@@ -106,6 +107,8 @@ class RiskMonitor:
         self.retiered = 0
         #: candidate rows whose crossing the floats proved (`_flipped`), not evaluated
         self.flipped = 0
+        #: margin calls the floats proved (`_called`): evaluated for their event, not re-anchored
+        self.calls_flipped = 0
 
     # -- oracles --------------------------------------------------------------------------
     def register_oracle(self, oracle: str) -> None:
@@ -125,32 +128,53 @@ class RiskMonitor:
         if len(rows):
             owners = self.owners
             accounts = self.state.accounts
+            called: dict[str, int] = {}  # margin calls the floats proved: account id -> the flip's answer
             exact: dict[str, Account] = {}  # by id, for the order of the events
-            for row in self._exact_candidates(rows, oracle, index, previous):
+            for row in self._exact_candidates(rows, oracle, index, previous, called):
                 owner = owners[row]
                 if isinstance(owner, Account):
                     exact[owner.id] = owner
                 elif isinstance(owner, tuple) and owner[0] in accounts:
                     exact[owner[0]] = accounts[owner[0]]
-            self.evaluate_accounts([exact[account_id] for account_id in sorted(exact)], seq, events, lines_kept=True)
+            if not called:
+                self.evaluate_accounts([exact[account_id] for account_id in sorted(exact)], seq, events,
+                                       lines_kept=True)
+                return
+            for account_id in called:
+                if account_id not in exact:
+                    exact[account_id] = accounts[account_id]
+            flush = self.screen.flush
+            for count, account_id in enumerate(sorted(exact), 1):
+                answer = called.get(account_id)
+                if answer is None or not self._called(exact[account_id], answer, seq, events):
+                    self.evaluate_account(exact[account_id], seq, events, None, None, True)
+                if not count % FLUSH_EVERY:
+                    flush()
 
-    def _exact_candidates(self, rows, oracle: str, index: int, previous: float) -> list[int]:
+    def _exact_candidates(self, rows, oracle: str, index: int, previous: float, called: dict[str, int]) -> list[int]:
         """The candidate rows of a tick of `oracle` (its index `index`; from `previous`) that need an
         exact evaluation: those at or below zero whose crossing the screen cannot flip in
         floats, and those off a tier interval that `_retier` cannot carry across the
-        boundary."""
+        boundary. A cross part whose fall below zero free collateral the floats proved is
+        flipped on the screen and added to `called` (account id -> the flip's answer): its
+        margin call is owed an event with the exact figures (`_called`), not a re-anchored
+        row."""
         owners = self.owners
         candidates = [int(found) for found in rows]
         units = [owners[row] for row in candidates]
-        # flips and tier crossings all at once (`HealthScreen.flip_rows`): a cross part's free
-        # collateral may not fall; where the oracle has one market, a row whose line there is
-        # one cross position's leg is carried across its tiers by the screen itself
+        # flips and tier crossings all at once (`HealthScreen.flip_rows`); where the oracle
+        # has one market, a row whose line there is one cross position's leg is carried
+        # across its tiers by the screen itself
         markets = self.state.oracle_markets.get(oracle, ())
         carry: Carry | None = (index, previous, self._market_floats(markets[0])[1]) if len(markets) == 1 else None
-        answers = self.screen.flip_rows(candidates, bytes([0 if isinstance(owner, Account) else 1 for owner in units]),
-                                        carry)
+        answers = self.screen.flip_rows(candidates, b"\x01" * len(candidates), carry)
+        margin_called = self.margin_called
         exact = []
         for row, owner, answer in zip(candidates, units, answers):
+            if answer > 0 and answer & FLIP_FREE_NEGATIVE and isinstance(owner, Account) \
+                    and (owner.id, "") not in margin_called:
+                called[owner.id] = answer
+                continue
             if answer == FLIP_RETIERED:
                 self.retiered += 1
             elif answer == FLIP_NOT_AT_ZERO:  # off a tier interval only, left to the account's objects
@@ -179,6 +203,26 @@ class RiskMonitor:
         if cross and not flipped & FLIP_FREE_NEGATIVE:
             self.margin_called.discard(unit)
         self.flipped += 1
+
+    def _called(self, account: Account, flipped: int, seq: int, events: list[dict]) -> bool:
+        """A cross part whose fall below zero free collateral the floats proved (the screen
+        flipped its row: `flipped` is the answer): its exact figures decide and carry the
+        margin call (`_record`), and the row keeps what the flip wrote (the same estimate
+        as anchoring it with the new signs would: no re-anchoring). False, nothing done,
+        where the account has isolated positions (they are evaluated with it) or the exact
+        signs are not the flip's (never, the band holds; evaluate the account then)."""
+        state = self.state
+        account_id = account.id
+        if account_id in self.isolated_units:
+            return False
+        figures = account_cross_figures(state.ledger.balances(account_id), account.positions, state.book,
+                                        state.figure_cache(account))
+        if (figures.health < 0) != bool(flipped & FLIP_HEALTH_NEGATIVE) or figures.free_collateral >= 0 \
+                or not figures.at_risk:
+            return False
+        self._record((account_id, ""), figures, seq, events)
+        self.calls_flipped += 1
+        return True
 
     def _retier(self, account: Account, row: int, oracle: str, index: int, previous: float) -> bool:
         """Carry a cross row whose line in `oracle` (index `index`) left its tier interval, with both

@@ -101,11 +101,12 @@ KNOWN_ATTRIBUTES: dict[type, tuple[str, ...]] = {
     #: `state` is the engine state (written above); `screen`, `cross_rows`, `isolated_rows`,
     #: `owners`, `isolated_units`
     #: `_floats`, `_quotes`, `_asset_weights` and `_line_caches` are derived and rebuilt on
-    #: restore; `retiered` and `flipped` are diagnostic counts (of this process's ticks), not state.
+    #: restore; `retiered`, `flipped` and `calls_flipped` are diagnostic counts (of this
+    #: process's ticks), not state.
     RiskMonitor: ("state", "screen", "oracle_index", "cross_rows", "isolated_rows", "owners", "liquidatable",
                   "margin_called",
                   "isolated_units", "_floats", "_quotes", "_asset_weights", "_line_caches", "retiered",
-                  "flipped"),
+                  "flipped", "calls_flipped"),
     Engine: ("state", "monitor"),
 }
 

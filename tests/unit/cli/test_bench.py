@@ -52,6 +52,8 @@ def test_small_bench_agrees_with_the_exact_model(tmp_path):
     assert 0 < figures["candidates_at_zero"] <= figures["candidates_total"]
     # some crossings at zero were proved in floats; the rest of the at-zero ones were evaluated
     assert 0 < figures["candidates_flipped"] < figures["candidates_at_zero"]
+    # margin calls the floats proved are evaluated for their event only (not re-anchored)
+    assert 0 < figures["candidates_calls_flipped"] < figures["candidates_at_zero"] - figures["candidates_flipped"]
     assert 0 < figures["exact_rows_per_tick_max"] <= figures["candidates_per_tick_max"]
     for key in ("full_scan_ms", "tick_p50_ms", "tick_p99_ms", "exact_scan_ms_per_1m", "trades_per_s", "peak_rss_mb"):
         assert figures[key] > 0
@@ -63,13 +65,14 @@ def test_run_bench_is_seeded():
     second = run_bench(accounts=500, markets=20, seed=5, ticks=20, trades=50, sample=100)
     for key in ("positions", "liquidatable", "tick_events", "trades_accepted", "top_market_holders",
                 "candidates_total", "candidates_at_zero", "candidates_retiered", "candidates_flipped",
-                "exact_rows_per_tick_max"):
+                "candidates_calls_flipped", "exact_rows_per_tick_max"):
         assert first[key] == second[key]
 
 
 def test_tick_path_benchmark_applies_the_bench_ticks():
     """`benchmarks/tick_path.py` times the same ticks on the same book as `solvent bench`:
-    the same events, the same rows carried across tiers and flipped."""
+    the same events, the same rows carried across tiers and flipped, the same margin calls
+    proved in floats."""
     import importlib.util
     from pathlib import Path
 
@@ -81,6 +84,7 @@ def test_tick_path_benchmark_applies_the_bench_ticks():
     alone = tick_path.run(accounts=3000, markets=20, seed=4, ticks=60)
     bench = run_bench(accounts=3000, markets=20, seed=4, ticks=60, trades=10, sample=100)
     assert alone["events"] == bench["tick_events"] > 0
-    assert (alone["retiered"], alone["flipped"]) == (bench["candidates_retiered"], bench["candidates_flipped"])
-    assert alone["retiered"] > 0 and alone["flipped"] > 0
+    assert (alone["retiered"], alone["flipped"], alone["calls_flipped"]) == (
+        bench["candidates_retiered"], bench["candidates_flipped"], bench["candidates_calls_flipped"])
+    assert alone["retiered"] > 0 and alone["flipped"] > 0 and alone["calls_flipped"] > 0
     assert len(alone["per_tick_ms"]) == 60 and alone["ticks"] == 60

@@ -536,16 +536,6 @@ def test_the_property_test_above_flipped_crossings():
     assert sum(_FLIPPED) > 30
 
 
-class NeverFlippingScreen(HealthScreen):
-    """The screen with `flip` always refusing: every candidate at zero is evaluated exactly."""
-
-    def flip(self, row: int, free_may_fall: bool) -> int:
-        return FLIP_REFUSED
-
-    def flip_rows(self, rows: list[int], free_may_fall: bytes, carry: Carry | None = None) -> list[int]:
-        return [FLIP_REFUSED if self.at_zero(row) else FLIP_NOT_AT_ZERO for row in rows]
-
-
 class NeverResettingScreen(HealthScreen):
     """The screen with `reset` always refusing: every row evaluated at a tick is anchored
     from lines built again."""
@@ -569,20 +559,34 @@ class CountingScreen(HealthScreen):
         return written
 
 
-#: (liquidations, crossings flipped, rows reset) by the first engine, over the property test below
-_FLIPPED_LIVE: list[tuple[str, int, int]] = []
+class NeverFlippingScreen(CountingScreen):
+    """The screen with `flip` always refusing: every candidate at zero is evaluated exactly."""
+
+    def flip(self, row: int, free_may_fall: bool) -> int:
+        return FLIP_REFUSED
+
+    def flip_rows(self, rows: list[int], free_may_fall: bytes, carry: Carry | None = None) -> list[int]:
+        return [FLIP_REFUSED if self.at_zero(row) else FLIP_NOT_AT_ZERO for row in rows]
+
+
+#: (liquidations, crossings flipped and margin calls proved in floats by the first engine,
+#: rows reset by the second), over the property test below
+_FLIPPED_LIVE: list[tuple[str, int, int, int]] = []
 
 
 @settings(max_examples=60, deadline=None, derandomize=True)  # (the same examples each run: the count below is stable)
 @given(st.lists(st.tuples(st.integers(1, 400), st.integers(1, 60), st.booleans()), min_size=3, max_size=8),
        st.lists(st.integers(-6, 6), min_size=10, max_size=40), st.sampled_from(["on", "paused"]))
 def test_flips_and_resets_change_no_event_and_no_state(traders, steps, liquidations):
-    """The same commands through three engines, one whose screen never flips and one whose
-    screen never resets a row over its lines: the same events after every command and the
-    same state (its hash) at the end — with liquidations on, units flipped into breach are
-    liquidated in the same command, as an exact evaluation would have had them."""
-    counting = CountingScreen()
-    engines = [Engine(counting), Engine(NeverFlippingScreen()), Engine(NeverResettingScreen())]
+    """The same commands through three engines, one whose screen never flips (every crossing
+    evaluated exactly, its row reset) and one whose screen never resets a row over its
+    lines: the same events after every command and the same state (its hash) at the end —
+    with liquidations on, units flipped into breach are liquidated in the same command, as
+    an exact evaluation would have had them, and a margin call the floats proved
+    (`RiskMonitor._called`: the row flipped, the event from the exact figures) has the
+    event an exact evaluation gives."""
+    counting = NeverFlippingScreen()
+    engines = [Engine(), Engine(counting), Engine(NeverResettingScreen())]
     commands: list[dict[str, Any]] = [
         {"op": "asset", "id": "USDC", "decimals": 6, "oracle": None, "weight_init": "1", "weight_maint": "1"},
         {"op": "market", "id": "ETH-PERP", "oracle": "ETH", "settle": "USDC", "step_size": "0.01",
@@ -607,7 +611,8 @@ def test_flips_and_resets_change_no_event_and_no_state(traders, steps, liquidati
         assert answers[0] == answers[1] == answers[2], command
     assert engines[0].state_hash() == engines[1].state_hash() == engines[2].state_hash()
     assert engines[1].monitor.flipped == 0
-    _FLIPPED_LIVE.append((liquidations, engines[0].monitor.flipped, counting.resets))
+    assert engines[1].monitor.calls_flipped == 0
+    _FLIPPED_LIVE.append((liquidations, engines[0].monitor.flipped, engines[0].monitor.calls_flipped, counting.resets))
 
 
 @pytest.mark.parametrize("liquidations", ["paused", "on"])
@@ -646,8 +651,8 @@ def test_an_isolated_position_flipped_into_breach(liquidations):
     assert engines[0].state_hash() == engines[1].state_hash()
 
 
-def test_the_property_test_above_flipped_crossings_and_reset_rows_in_both_modes():
-    assert sum(flipped for mode, flipped, _ in _FLIPPED_LIVE if mode == "on") > 5
-    assert sum(flipped for mode, flipped, _ in _FLIPPED_LIVE if mode == "paused") > 20
-    assert sum(reset for mode, _, reset in _FLIPPED_LIVE if mode == "on") > 10
-    assert sum(reset for mode, _, reset in _FLIPPED_LIVE if mode == "paused") > 20
+def test_the_property_test_above_flipped_crossings_proved_margin_calls_and_reset_rows_in_both_modes():
+    for mode in ("on", "paused"):
+        assert sum(flipped for on, flipped, _, _ in _FLIPPED_LIVE if on == mode) > 20
+        assert sum(called for on, _, called, _ in _FLIPPED_LIVE if on == mode) > 20
+        assert sum(reset for on, _, _, reset in _FLIPPED_LIVE if on == mode) > 40
