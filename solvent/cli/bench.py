@@ -55,6 +55,7 @@ from ..domain.numbers import ARITHMETIC
 from ..engine import Engine
 from ..engine.bulk import load_book
 from ..margin.figures import cross_figures, isolated_figures
+from ..risk import kernels
 from ..risk.screen import HealthScreen
 from ..simulation.bench_book import MAKER_PREFIX, BenchBook, market_id, oracle_id, price_path, trade_commands
 
@@ -126,6 +127,7 @@ def run_bench(accounts: int = 1_000_000, markets: int = 200, seed: int = 1, tick
     result["positions"] = sum(len(account.positions) for account in engine.state.accounts.values())
     gc.collect()
     result["kernel"] = screen.kernel_name
+    result["tick_threads"] = kernels.TICK_THREADS if screen.kernel_name == "native" else 1
     result["build"] = build()
     result["screen_rows"] = screen.rows
     result["screen_lines"] = screen.lines

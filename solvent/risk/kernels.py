@@ -25,7 +25,10 @@ row still receives its terms in column order while the block's sums stay in the 
 staged rows (`flush_native`), carrying a row across a tier boundary and restating a trade
 side's row (`_native.retier`, `_native.restate`, called by `HealthScreen` directly through
 `native_function`), a tick's candidates flipped or carried across their tiers at once
-(`_native.flip_rows`), each the Python method's operations in the same order.
+(`_native.flip_rows`), each the Python method's operations in the same order. Its tick
+moves a large column's lines in `TICK_THREADS` threads at once, each over consecutive lines
+(a column's rows are distinct: the threads write disjoint margins, and the candidates come
+out in column order as from one thread).
 
 Every kernel does the same IEEE operations in the same order (a product, then a sum; numba
 compiles without fast-math and the C is built with -ffp-contract=off, so nothing is fused or
@@ -193,6 +196,20 @@ def _load_native() -> Any:
 
 #: loaded once (an import statement per tick cost more than the tick's loop)
 _NATIVE = _load_native()
+
+
+def _tick_threads() -> int:
+    """`SOLVENT_TICK_THREADS` (default 2, this project's machine's cores): how many threads
+    the C tick moves a column's lines with, each given at least 65,536 lines (a smaller
+    column is moved by one). The results do not depend on it."""
+    text = os.environ.get("SOLVENT_TICK_THREADS", "2")
+    try:
+        return max(1, min(8, int(text)))
+    except ValueError:
+        return 2
+
+
+TICK_THREADS = _tick_threads()
 #: the candidates of a tick that has none (most ticks): one read-only empty array
 _NO_ROWS = np.empty(0, dtype=np.int64)
 _NO_ROWS.flags.writeable = False
@@ -204,8 +221,9 @@ def native_available() -> bool:
 
 def tick_native(margins: np.ndarray, rows: Any, slope_h: Any, slope_f: Any, low: Any, high: Any,
                 delta: float, price: float) -> np.ndarray:
-    """The tick in C. The line arrays may be numpy arrays or the columns' own `array.array`s."""
-    found = _NATIVE.tick(margins, rows, slope_h, slope_f, low, high, delta, price)
+    """The tick in C, in `TICK_THREADS` threads for a large column. The line arrays may be numpy
+    arrays or the columns' own `array.array`s."""
+    found = _NATIVE.tick(margins, rows, slope_h, slope_f, low, high, delta, price, TICK_THREADS)
     return np.array(found, dtype=np.int64) if found else _NO_ROWS
 
 

@@ -245,9 +245,9 @@ def test_the_c_rebuilt_margins_are_numpys_bit_for_bit(rows, rnd):
 
 
 @native_only
-def test_the_c_kernel_refuses_bad_buffers_and_writes_nothing():
+def test_the_c_kernel_refuses_bad_buffers_and_writes_nothing_outside_the_margins():
     margins = np.ones((2, 4))
-    rows, ones = np.array([0, 9], dtype=np.int64), np.ones(2)
+    rows, ones = np.array([9, 0], dtype=np.int64), np.ones(2)
     with pytest.raises(ValueError):  # row 9 is outside the margins
         kernels.tick_native(margins, rows, ones, ones, ones, ones, -5.0, 1.0)
     with pytest.raises(TypeError):  # rows of float64
@@ -255,6 +255,38 @@ def test_the_c_kernel_refuses_bad_buffers_and_writes_nothing():
     with pytest.raises(ValueError):  # slope_f shorter than rows
         kernels.tick_native(margins, rows[:1], ones, ones[:1], ones[:1], ones[:1], -5.0, 1.0)
     assert margins.tobytes() == np.ones((2, 4)).tobytes()
+    # a tick checks each row as it reaches it (no second pass over them): the lines before
+    # a bad row have moved, and nothing is written outside the margins
+    with pytest.raises(ValueError):
+        kernels.tick_native(margins, rows[::-1].copy(), ones, ones, ones, ones, -5.0, 1.0)
+    assert margins[:, 0].tolist() == [-4.0, -4.0] and margins[:, 1:].tolist() == np.ones((2, 3)).tolist()
+
+
+@native_only
+@pytest.mark.parametrize("threads", [1, 2, 3, 8])
+def test_the_c_tick_in_threads_is_the_numpy_tick_bit_for_bit(threads):
+    """A column large enough for the C tick to cut it into parts (65,536 lines or more each),
+    one thread a part: the same margins, bit for bit, and the same candidates in column order
+    — among them rows at both ends of every part, and a row outside the margins in the last
+    part raising ValueError as from one thread."""
+    rng = np.random.default_rng(threads)
+    capacity, lines = 700_000, 600_000
+    rows = rng.permutation(capacity)[:lines].astype(np.int64)
+    slope_h, slope_f = rng.standard_normal(lines), rng.standard_normal(lines)
+    low, high = np.full(lines, 0.5), np.full(lines, 2.0)
+    margins = rng.uniform(-0.02, 0.5, (2, capacity))
+    parts = min(threads, lines // 65_536)
+    edges = sorted({lines * k // parts for k in range(parts)} | {lines * k // parts - 1 for k in range(1, parts + 1)})
+    high[edges] = 0.9  # off their interval: candidates at every part's first and last line
+    by_numpy, by_c = margins.copy(), margins.copy()
+    found_numpy = kernels.tick_numpy(by_numpy, rows, slope_h, slope_f, low, high, -0.01, 1.0)
+    found_c = kernels._NATIVE.tick(by_c, rows, slope_h, slope_f, low, high, -0.01, 1.0, threads)
+    assert len(found_c) > 1000 and set(rows[edges].tolist()) <= set(found_c)
+    assert found_c == found_numpy.tolist()
+    assert by_c.tobytes() == by_numpy.tobytes()
+    rows[-1] = capacity
+    with pytest.raises(ValueError):
+        kernels._NATIVE.tick(by_c, rows, slope_h, slope_f, low, high, -0.01, 1.0, threads)
 
 
 @native_only
