@@ -136,15 +136,11 @@ class RiskMonitor:
                     exact[owner.id] = owner
                 elif isinstance(owner, tuple) and owner[0] in accounts:
                     exact[owner[0]] = accounts[owner[0]]
-            if not called:
-                self.evaluate_accounts([exact[account_id] for account_id in sorted(exact)], seq, events,
-                                       lines_kept=True)
-                return
             for account_id in called:
                 if account_id not in exact:
                     exact[account_id] = accounts[account_id]
             flush = self.screen.flush
-            for count, account_id in enumerate(sorted(exact), 1):
+            for count, account_id in enumerate(sorted(exact), 1):  # (flushed as `evaluate_all` flushes)
                 answer = called.get(account_id)
                 if answer is None or not self._called(exact[account_id], answer, seq, events):
                     self.evaluate_account(exact[account_id], seq, events, None, None, True)
@@ -272,16 +268,13 @@ class RiskMonitor:
 
     # -- evaluation -----------------------------------------------------------------------
     def evaluate_all(self, seq: int, events: list[dict]) -> None:
+        """Evaluate every account in order of id (`evaluate_account`). The screen rows they
+        stage are written every FLUSH_EVERY accounts; the rest wait for the next flush, as
+        always."""
         accounts = self.state.accounts
-        self.evaluate_accounts([accounts[account_id] for account_id in sorted(accounts)], seq, events)
-
-    def evaluate_accounts(self, accounts: list[Account], seq: int, events: list[dict],
-                          lines_kept: bool = False) -> None:
-        """Evaluate `accounts` in order (`evaluate_account`). The screen rows they stage are
-        written every FLUSH_EVERY accounts; the rest wait for the next flush, as always."""
         flush = self.screen.flush
-        for count, account in enumerate(accounts, 1):
-            self.evaluate_account(account, seq, events, None, None, lines_kept)
+        for count, account_id in enumerate(sorted(accounts), 1):
+            self.evaluate_account(accounts[account_id], seq, events)
             if not count % FLUSH_EVERY:
                 flush()
 
