@@ -127,7 +127,7 @@ def run_bench(accounts: int = 1_000_000, markets: int = 200, seed: int = 1, tick
     result["positions"] = sum(len(account.positions) for account in engine.state.accounts.values())
     gc.collect()
     result["kernel"] = screen.kernel_name
-    result["tick_threads"] = kernels.TICK_THREADS if screen.kernel_name == "native" else 1
+    result["screen_threads"] = kernels.SCREEN_THREADS if screen.kernel_name == "native" else 1
     result["build"] = build()
     result["screen_rows"] = screen.rows
     result["screen_lines"] = screen.lines

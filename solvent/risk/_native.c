@@ -30,7 +30,7 @@
 #include <string.h>
 #ifndef _WIN32
 #include <pthread.h>
-#define TICK_THREADED 1 /* a tick's lines moved by several threads (below); elsewhere by one */
+#define THREADED 1 /* the large loops cut into parts, one thread each (`run_parts`); elsewhere one */
 #endif
 
 typedef struct {
@@ -81,6 +81,50 @@ static int acquire_all(PyObject **objects, Buffer *buffers, const char *kinds, c
         }
     }
     return 0;
+}
+
+/* Run `parts` parts of work, part k by its own thread (part 0 by the caller), the GIL
+ * released; a part whose thread cannot start runs in the caller. */
+#define MAX_THREADS 8
+static void run_parts(void *(*work)(void *), void *parts, size_t size, Py_ssize_t count) {
+    Py_BEGIN_ALLOW_THREADS
+#ifdef THREADED
+    pthread_t workers[MAX_THREADS];
+    int started[MAX_THREADS] = {0};
+    for (Py_ssize_t k = 1; k < count; k++) {
+        started[k] = pthread_create(&workers[k], NULL, work, (char *)parts + k * size) == 0;
+    }
+    work(parts);
+    for (Py_ssize_t k = 1; k < count; k++) {
+        if (started[k]) {
+            pthread_join(workers[k], NULL);
+        } else {
+            work((char *)parts + k * size);
+        }
+    }
+#else
+    for (Py_ssize_t k = 0; k < count; k++) {
+        work((char *)parts + k * size);
+    }
+#endif
+    Py_END_ALLOW_THREADS
+}
+
+/* How many parts `items` of work are cut into for `threads` threads, each part at least
+ * `least` items (1 where threads are not built). */
+static Py_ssize_t parts_for(Py_ssize_t items, long threads, Py_ssize_t least) {
+#ifdef THREADED
+    Py_ssize_t parts = threads < 1 ? 1 : threads > MAX_THREADS ? MAX_THREADS : threads;
+    if (parts > 1 && items / parts < least) {
+        parts = items / least > 1 ? items / least : 1;
+    }
+    return parts;
+#else
+    (void)items;
+    (void)threads;
+    (void)least;
+    return 1;
+#endif
 }
 
 /* A tick's lines [start, stop), moved by one thread: each row's two margins moved by the
@@ -147,14 +191,13 @@ static void *tick_part(void *argument) {
  * margins raises ValueError, the lines before it moved (a column is only ever built by the
  * screen, which keeps its rows within its margins; the check keeps a bad buffer from
  * writing outside them). */
-#define TICK_MAX_THREADS 8
 #define TICK_PART_LINES 65536
 
 static PyObject *tick(PyObject *self, PyObject *args) {
     PyObject *objects[6];
     double delta, price;
-    int threads = 1;
-    if (!PyArg_ParseTuple(args, "OOOOOOdd|i:tick", &objects[0], &objects[1], &objects[2], &objects[3],
+    long threads = 1;
+    if (!PyArg_ParseTuple(args, "OOOOOOdd|l:tick", &objects[0], &objects[1], &objects[2], &objects[3],
                           &objects[4], &objects[5], &delta, &price, &threads)) {
         return NULL;
     }
@@ -172,16 +215,8 @@ static PyObject *tick(PyObject *self, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "tick: margins must hold two rows and every line array the same length");
         return NULL;
     }
-#ifdef TICK_THREADED
-    Py_ssize_t parts = threads < 1 ? 1 : threads > TICK_MAX_THREADS ? TICK_MAX_THREADS : threads;
-    if (parts > 1 && lines / parts < TICK_PART_LINES) {
-        parts = lines / TICK_PART_LINES > 1 ? lines / TICK_PART_LINES : 1;
-    }
-#else
-    Py_ssize_t parts = 1;
-    (void)threads;
-#endif
-    TickPart part[TICK_MAX_THREADS];
+    Py_ssize_t parts = parts_for(lines, threads, TICK_PART_LINES);
+    TickPart part[MAX_THREADS];
     for (Py_ssize_t k = 0; k < parts; k++) {
         part[k] = (TickPart){(double *)buffers[0].view.buf,
                              (double *)buffers[0].view.buf + capacity,
@@ -200,25 +235,7 @@ static PyObject *tick(PyObject *self, PyObject *args) {
                              0,
                              0};
     }
-    Py_BEGIN_ALLOW_THREADS
-#ifdef TICK_THREADED
-    pthread_t workers[TICK_MAX_THREADS];
-    int started[TICK_MAX_THREADS] = {0};
-    for (Py_ssize_t k = 1; k < parts; k++) { /* a part whose thread cannot start runs here, below */
-        started[k] = pthread_create(&workers[k], NULL, tick_part, &part[k]) == 0;
-    }
-    tick_part(&part[0]);
-    for (Py_ssize_t k = 1; k < parts; k++) {
-        if (started[k]) {
-            pthread_join(workers[k], NULL);
-        } else {
-            tick_part(&part[k]);
-        }
-    }
-#else
-    tick_part(&part[0]);
-#endif
-    Py_END_ALLOW_THREADS
+    run_parts(tick_part, part, sizeof(TickPart), parts);
     release(buffers, 6);
     Py_ssize_t total = 0;
     int failed = 0;
@@ -341,22 +358,78 @@ static inline void scatter_line(double *moving, const ScatterColumn *column, Py_
     moving[2 * row + 1] = moving[2 * row + 1] + product_f;
 }
 
+/* A full re-anchor's blocks [first, end) of rows, scattered by one thread: every column's
+ * lines in those blocks, column after column (`cursors`: where this part reads each
+ * ascending column). Touches no Python object (it runs without the GIL). */
+typedef struct {
+    const ScatterColumn *columns;
+    Py_ssize_t count, block_rows, first, end;
+    double *moving;
+    Py_ssize_t *cursors;
+} ScatterPart;
+
+static void *scatter_part(void *argument) {
+    ScatterPart *part = (ScatterPart *)argument;
+    for (Py_ssize_t b = part->first; b < part->end; b++) {
+        long long end = (long long)(b + 1) * part->block_rows;
+        for (Py_ssize_t k = 0; k < part->count; k++) {
+            const ScatterColumn *column = &part->columns[k];
+            if (column->order == NULL) {
+                const long long *rows = (const long long *)column->arrays[0].view.buf;
+                Py_ssize_t i = part->cursors[k];
+                for (; i < column->lines && rows[i] < end; i++) {
+                    scatter_line(part->moving, column, i);
+                }
+                part->cursors[k] = i;
+            } else {
+                for (Py_ssize_t j = column->starts[b]; j < column->starts[b + 1]; j++) {
+                    scatter_line(part->moving, column, column->order[j]);
+                }
+            }
+        }
+    }
+    return NULL;
+}
+
+/* The first line of an ascending column whose row is at least `row`. */
+static Py_ssize_t first_line_from(const ScatterColumn *column, long long row) {
+    const long long *rows = (const long long *)column->arrays[0].view.buf;
+    Py_ssize_t low = 0, high = column->lines;
+    while (low < high) {
+        Py_ssize_t middle = low + (high - low) / 2;
+        if (rows[middle] < row) {
+            low = middle + 1;
+        } else {
+            high = middle;
+        }
+    }
+    return low;
+}
+
 /*
- * scatter_columns(moving, columns, block_rows): for each column (rows, slope_h, slope_f,
- * price) in order, moving[row] += (slope_h × price, slope_f × price) for each of its lines.
+ * scatter_columns(moving, columns, block_rows[, threads]): for each column (rows, slope_h,
+ * slope_f, price) in order, moving[row] += (slope_h × price, slope_f × price) for each of
+ * its lines.
  *
  * Done block of rows by block of rows: for the rows [b × block_rows, (b + 1) × block_rows),
  * every column's lines there, column after column. Each row still receives its terms in
  * column order, and within a column in line order, so the sums are the bits of a scatter
  * column by column (numpy's `bincount`, numba's loop); but `moving`'s block stays in the
  * cache while the columns go by, where a whole column's scatter touched a cache line of
- * `moving` for each of its lines, each time from memory. Nothing is written unless every
- * column is well formed.
+ * `moving` for each of its lines, each time from memory. With `threads` > 1 the blocks are
+ * cut into that many consecutive runs (each of at least SCATTER_PART_BLOCKS blocks), each
+ * scattered by its own thread: a block's rows are written by one part only, in the same
+ * order, so the bits do not depend on the count. Nothing is written unless every column is
+ * well formed.
  */
+#define SCATTER_PART_BLOCKS 8
+
 static PyObject *scatter_columns(PyObject *self, PyObject *args) {
     PyObject *moving_object, *columns;
     Py_ssize_t block_rows;
-    if (!PyArg_ParseTuple(args, "OO!n:scatter_columns", &moving_object, &PyList_Type, &columns, &block_rows)) {
+    long threads = 1;
+    if (!PyArg_ParseTuple(args, "OO!n|l:scatter_columns", &moving_object, &PyList_Type, &columns, &block_rows,
+                          &threads)) {
         return NULL;
     }
     if (block_rows < 1) {
@@ -371,64 +444,53 @@ static PyObject *scatter_columns(PyObject *self, PyObject *args) {
     Py_ssize_t capacity = items(&buffer[0]) / 2;
     Py_ssize_t blocks = capacity > 0 ? (capacity - 1) / block_rows + 1 : 1;
     Py_ssize_t count = PyList_GET_SIZE(columns);
+    Py_ssize_t parts = parts_for(blocks, threads, SCATTER_PART_BLOCKS);
     ScatterColumn *opened = PyMem_Calloc(count > 0 ? count : 1, sizeof(ScatterColumn));
-    if (opened == NULL) {
+    Py_ssize_t *cursors = PyMem_Calloc((count > 0 ? count : 1) * parts, sizeof(Py_ssize_t));
+    if (opened == NULL || cursors == NULL) {
+        PyMem_Free(opened);
+        PyMem_Free(cursors);
         release(buffer, 1);
         return PyErr_NoMemory();
     }
     for (Py_ssize_t k = 0; k < count; k++) {
         if (open_scatter_column(PyList_GET_ITEM(columns, k), &opened[k], capacity, block_rows, blocks) != 0) {
             release_scatter(opened, count);
+            PyMem_Free(cursors);
             release(buffer, 1);
             return NULL;
         }
     }
-    double *moving = (double *)buffer[0].view.buf; /* [row][2] */
-    for (Py_ssize_t b = 0; b < blocks; b++) {
-        long long end = (long long)(b + 1) * block_rows;
+    ScatterPart part[MAX_THREADS];
+    for (Py_ssize_t p = 0; p < parts; p++) {
+        Py_ssize_t first = blocks * p / parts;
+        part[p] = (ScatterPart){opened, count, block_rows, first, blocks * (p + 1) / parts,
+                                (double *)buffer[0].view.buf /* [row][2] */, cursors + p * count};
         for (Py_ssize_t k = 0; k < count; k++) {
-            ScatterColumn *column = &opened[k];
-            if (column->order == NULL) {
-                const long long *rows = (const long long *)column->arrays[0].view.buf;
-                Py_ssize_t i = column->cursor;
-                for (; i < column->lines && rows[i] < end; i++) {
-                    scatter_line(moving, column, i);
-                }
-                column->cursor = i;
-            } else {
-                for (Py_ssize_t j = column->starts[b]; j < column->starts[b + 1]; j++) {
-                    scatter_line(moving, column, column->order[j]);
-                }
+            if (opened[k].order == NULL && p > 0) {
+                part[p].cursors[k] = first_line_from(&opened[k], (long long)first * block_rows);
             }
         }
     }
+    run_parts(scatter_part, part, sizeof(ScatterPart), parts);
     release_scatter(opened, count);
+    PyMem_Free(cursors);
     release(buffer, 1);
     Py_RETURN_NONE;
 }
 
-static PyObject *margins(PyObject *self, PyObject *args) {
-    PyObject *objects[3];
-    Py_ssize_t rows;
-    if (!PyArg_ParseTuple(args, "OOOn:margins", &objects[0], &objects[1], &objects[2], &rows)) {
-        return NULL;
-    }
-    static const char *const names[3] = {"margins", "record", "moving"};
-    Buffer buffers[3] = {{{0}}};
-    if (acquire_all(objects, buffers, "ddd", names, 3, 1) != 0) {
-        return NULL;
-    }
-    Py_ssize_t capacity = items(&buffers[0]) / 2;
-    if (rows < 0 || rows > capacity || items(&buffers[1]) < 5 * rows || items(&buffers[2]) < 2 * rows) {
-        release(buffers, 3);
-        PyErr_SetString(PyExc_ValueError, "margins: the arrays are smaller than `rows`");
-        return NULL;
-    }
-    double *health = (double *)buffers[0].view.buf;
-    double *free_ = health + capacity;
-    const double *record = (const double *)buffers[1].view.buf; /* [row][5] */
-    const double *moving = (const double *)buffers[2].view.buf; /* [row][2] */
-    for (Py_ssize_t row = 0; row < rows; row++) {
+/* Rows [first, end) of `margins`, by one thread (see `margins`). */
+typedef struct {
+    double *health, *free_;
+    const double *record, *moving;
+    Py_ssize_t first, end;
+} MarginsPart;
+
+static void *margins_part(void *argument) {
+    MarginsPart *part = (MarginsPart *)argument;
+    double *health = part->health, *free_ = part->free_;
+    const double *record = part->record, *moving = part->moving;
+    for (Py_ssize_t row = part->first; row < part->end; row++) {
         if (isfinite(health[row])) {
             const double *r = record + 5 * row;
             double band = r[4];
@@ -442,6 +504,41 @@ static PyObject *margins(PyObject *self, PyObject *args) {
             free_[row] = Py_HUGE_VAL;
         }
     }
+    return NULL;
+}
+
+/* margins(margins, record, moving, rows[, threads]): every row's margins from its constants
+ * and `moving` (margin = sign × constant + moving − band), rows cut into `threads`
+ * consecutive runs of at least MARGINS_PART_ROWS rows, each by its own thread. */
+#define MARGINS_PART_ROWS 65536
+
+static PyObject *margins(PyObject *self, PyObject *args) {
+    PyObject *objects[3];
+    Py_ssize_t rows;
+    long threads = 1;
+    if (!PyArg_ParseTuple(args, "OOOn|l:margins", &objects[0], &objects[1], &objects[2], &rows, &threads)) {
+        return NULL;
+    }
+    static const char *const names[3] = {"margins", "record", "moving"};
+    Buffer buffers[3] = {{{0}}};
+    if (acquire_all(objects, buffers, "ddd", names, 3, 1) != 0) {
+        return NULL;
+    }
+    Py_ssize_t capacity = items(&buffers[0]) / 2;
+    if (rows < 0 || rows > capacity || items(&buffers[1]) < 5 * rows || items(&buffers[2]) < 2 * rows) {
+        release(buffers, 3);
+        PyErr_SetString(PyExc_ValueError, "margins: the arrays are smaller than `rows`");
+        return NULL;
+    }
+    Py_ssize_t parts = parts_for(rows, threads, MARGINS_PART_ROWS);
+    MarginsPart part[MAX_THREADS];
+    for (Py_ssize_t p = 0; p < parts; p++) {
+        part[p] = (MarginsPart){(double *)buffers[0].view.buf, (double *)buffers[0].view.buf + capacity,
+                                (const double *)buffers[1].view.buf /* [row][5] */,
+                                (const double *)buffers[2].view.buf /* [row][2] */, rows * p / parts,
+                                rows * (p + 1) / parts};
+    }
+    run_parts(margins_part, part, sizeof(MarginsPart), parts);
     release(buffers, 3);
     Py_RETURN_NONE;
 }

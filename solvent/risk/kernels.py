@@ -25,10 +25,11 @@ row still receives its terms in column order while the block's sums stay in the 
 staged rows (`flush_native`), carrying a row across a tier boundary and restating a trade
 side's row (`_native.retier`, `_native.restate`, called by `HealthScreen` directly through
 `native_function`), a tick's candidates flipped or carried across their tiers at once
-(`_native.flip_rows`), each the Python method's operations in the same order. Its tick
-moves a large column's lines in `TICK_THREADS` threads at once, each over consecutive lines
-(a column's rows are distinct: the threads write disjoint margins, and the candidates come
-out in column order as from one thread).
+(`_native.flip_rows`), each the Python method's operations in the same order. Its large
+loops run in `SCREEN_THREADS` threads at once, each over a consecutive part: a tick's lines
+(a column's rows are distinct, so the threads write disjoint margins, and the candidates come
+out in column order as from one thread), a full re-anchor's blocks of rows, and its margins
+row by row — the same bits whatever the count.
 
 Every kernel does the same IEEE operations in the same order (a product, then a sum; numba
 compiles without fast-math and the C is built with -ffp-contract=off, so nothing is fused or
@@ -198,18 +199,19 @@ def _load_native() -> Any:
 _NATIVE = _load_native()
 
 
-def _tick_threads() -> int:
-    """`SOLVENT_TICK_THREADS` (default 2, this project's machine's cores): how many threads
-    the C tick moves a column's lines with, each given at least 65,536 lines (a smaller
-    column is moved by one). The results do not depend on it."""
-    text = os.environ.get("SOLVENT_TICK_THREADS", "2")
+def _screen_threads() -> int:
+    """`SOLVENT_SCREEN_THREADS` (default 2, this project's machine's cores): how many threads
+    the C kernel's large loops run in — a tick's lines (each thread given at least 65,536 of
+    them: a smaller column is moved by one), a full re-anchor's blocks of rows and margins.
+    The results do not depend on it."""
+    text = os.environ.get("SOLVENT_SCREEN_THREADS", "2")
     try:
         return max(1, min(8, int(text)))
     except ValueError:
         return 2
 
 
-TICK_THREADS = _tick_threads()
+SCREEN_THREADS = _screen_threads()
 #: the candidates of a tick that has none (most ticks): one read-only empty array
 _NO_ROWS = np.empty(0, dtype=np.int64)
 _NO_ROWS.flags.writeable = False
@@ -221,9 +223,9 @@ def native_available() -> bool:
 
 def tick_native(margins: np.ndarray, rows: Any, slope_h: Any, slope_f: Any, low: Any, high: Any,
                 delta: float, price: float) -> np.ndarray:
-    """The tick in C, in `TICK_THREADS` threads for a large column. The line arrays may be numpy
+    """The tick in C, in `SCREEN_THREADS` threads for a large column. The line arrays may be numpy
     arrays or the columns' own `array.array`s."""
-    found = _NATIVE.tick(margins, rows, slope_h, slope_f, low, high, delta, price, TICK_THREADS)
+    found = _NATIVE.tick(margins, rows, slope_h, slope_f, low, high, delta, price, SCREEN_THREADS)
     return np.array(found, dtype=np.int64) if found else _NO_ROWS
 
 
@@ -233,17 +235,19 @@ SCATTER_BLOCK_ROWS = 16_384
 
 
 def moving_native(columns: list[tuple[Any, Any, Any, float]], rows: int,
-                  block_rows: int = SCATTER_BLOCK_ROWS) -> np.ndarray:
+                  block_rows: int = SCATTER_BLOCK_ROWS, threads: int | None = None) -> np.ndarray:
     """As `moving_numba` ([rows, 2]), in C, a block of `block_rows` rows at a time (the same
-    sums in the same order: `_native.scatter_columns`); the line arrays may be `array.array`s."""
+    sums in the same order: `_native.scatter_columns`), the blocks shared out among `threads`
+    (default `SCREEN_THREADS`); the line arrays may be `array.array`s."""
     moving = np.zeros((rows, 2))
-    _NATIVE.scatter_columns(moving, list(columns), block_rows)
+    _NATIVE.scatter_columns(moving, list(columns), block_rows, SCREEN_THREADS if threads is None else threads)
     return moving
 
 
-def margins_native(margins: np.ndarray, record: np.ndarray, moving: np.ndarray, rows: int) -> None:
-    """As `margins_numba`, in C."""
-    _NATIVE.margins(margins, record, moving, rows)
+def margins_native(margins: np.ndarray, record: np.ndarray, moving: np.ndarray, rows: int,
+                   threads: int | None = None) -> None:
+    """As `margins_numba`, in C, the rows shared out among `threads` (default `SCREEN_THREADS`)."""
+    _NATIVE.margins(margins, record, moving, rows, SCREEN_THREADS if threads is None else threads)
 
 
 def shift_native(margins: np.ndarray, record: np.ndarray, shifts: list[tuple[int, float, float]]) -> list[int]:

@@ -196,14 +196,16 @@ SCATTER_SEEN = {"ascending": 0, "in any order": 0}
 
 @native_only
 @settings(max_examples=300, deadline=None, derandomize=True)
-@given(st.one_of(column_sets(), ordered_column_sets()), st.sampled_from([1, 2, 3, 7, 16_384]))
-def test_the_c_moving_sums_are_numpys_bit_for_bit(case, block_rows):
+@given(st.one_of(column_sets(), ordered_column_sets()), st.sampled_from([1, 2, 3, 7, 16_384]),
+       st.sampled_from([1, 2, 3, 8]))
+def test_the_c_moving_sums_are_numpys_bit_for_bit(case, block_rows, threads):
     """The C scatter goes a block of rows at a time, every column's lines for the block
-    after the other (a cursor in an ascending column, lines grouped by block in any other):
-    the same sums, added in the same order, as numpy's column after column."""
+    after the other (a cursor in an ascending column, lines grouped by block in any other),
+    the blocks shared out among `threads` threads (a part for 8 blocks or more): the same
+    sums, added in the same order, as numpy's column after column."""
     columns, rows = case
     by_numpy = kernels.moving_numpy(columns, rows)
-    by_c = kernels.moving_native(columns, rows, block_rows)
+    by_c = kernels.moving_native(columns, rows, block_rows, threads)
     assert by_numpy.tobytes() == np.ascontiguousarray(by_c.T).tobytes()
     for column_rows, *_ in columns:
         if len(column_rows) > 1 and block_rows < rows:
@@ -214,6 +216,36 @@ def test_the_c_moving_sums_are_numpys_bit_for_bit(case, block_rows):
 def test_the_c_moving_test_saw_both_kinds_of_column():
     """(Runs after the test above: it scattered, in several blocks, both kinds of column.)"""
     assert min(SCATTER_SEEN.values()) >= 50, SCATTER_SEEN
+
+
+@native_only
+@pytest.mark.parametrize("threads", [1, 2, 3, 8])
+def test_the_c_full_scan_in_threads_is_numpys_bit_for_bit(threads):
+    """A book large enough for the C scatter and margins to share their work out (74 blocks
+    of 4,096 rows; 300,000 rows), with an ascending column, one in any order and one whose
+    rows skip whole parts: the same sums and margins, bit for bit, as numpy's, whatever the
+    count of threads."""
+    rng = np.random.default_rng(threads)
+    rows = 300_000
+
+    def column(row_ids, price):
+        row_ids = np.asarray(row_ids, dtype=np.int64)
+        return row_ids, rng.standard_normal(len(row_ids)), rng.standard_normal(len(row_ids)), price
+
+    columns = [column(np.sort(rng.choice(rows, 200_000, replace=False)), 101.5),
+               column(rng.permutation(rows)[:150_000], 0.37),
+               column(np.concatenate([np.arange(0, 1_000), np.arange(250_000, 260_000)]), 3.0)]
+    by_numpy = kernels.moving_numpy(columns, rows)
+    by_c = kernels.moving_native(columns, rows, 4_096, threads)
+    assert by_numpy.tobytes() == np.ascontiguousarray(by_c.T).tobytes()
+    record = np.column_stack([rng.standard_normal(rows), rng.standard_normal(rows),
+                              rng.choice([-1.0, 1.0], rows), rng.choice([-1.0, 1.0], rows), np.abs(rng.standard_normal(rows))])
+    margins = rng.standard_normal((2, rows))
+    margins[0, rng.choice(rows, 100, replace=False)] = INF  # rows with nothing at risk
+    expected, got = margins.copy(), margins.copy()
+    kernels.margins_numpy(expected, record, by_numpy, rows)
+    kernels.margins_native(got, record, by_c, rows, threads)
+    assert expected.tobytes() == got.tobytes()
 
 
 @native_only
