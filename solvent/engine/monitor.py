@@ -128,7 +128,7 @@ class RiskMonitor:
         if len(rows):
             owners = self.owners
             accounts = self.state.accounts
-            called: dict[str, int] = {}  # margin calls the floats proved: account id -> the flip's answer
+            called: dict[str, tuple[Account, int]] = {}  # margin calls the floats proved: id -> (account, answer)
             exact: dict[str, Account] = {}  # by id, for the order of the events
             for row in self._exact_candidates(rows, oracle, index, previous, called):
                 owner = owners[row]
@@ -136,25 +136,25 @@ class RiskMonitor:
                     exact[owner.id] = owner
                 elif isinstance(owner, tuple) and owner[0] in accounts:
                     exact[owner[0]] = accounts[owner[0]]
-            for account_id in called:
-                if account_id not in exact:
-                    exact[account_id] = accounts[account_id]
+            for account_id, (account, _) in called.items():
+                exact.setdefault(account_id, account)
             flush = self.screen.flush
             for count, account_id in enumerate(sorted(exact), 1):  # (flushed as `evaluate_all` flushes)
-                answer = called.get(account_id)
-                if answer is None or not self._called(exact[account_id], answer, seq, events):
+                proved = called.get(account_id)
+                if proved is None or not self._called(proved[0], proved[1], seq, events):
                     self.evaluate_account(exact[account_id], seq, events, None, None, True)
                 if not count % FLUSH_EVERY:
                     flush()
 
-    def _exact_candidates(self, rows, oracle: str, index: int, previous: float, called: dict[str, int]) -> list[int]:
+    def _exact_candidates(self, rows, oracle: str, index: int, previous: float,
+                          called: dict[str, tuple[Account, int]]) -> list[int]:
         """The candidate rows of a tick of `oracle` (its index `index`; from `previous`) that need an
         exact evaluation: those at or below zero whose crossing the screen cannot flip in
         floats, and those off a tier interval that `_retier` cannot carry across the
         boundary. A cross part whose fall below zero free collateral the floats proved is
-        flipped on the screen and added to `called` (account id -> the flip's answer): its
-        margin call is owed an event with the exact figures (`_called`), not a re-anchored
-        row."""
+        flipped on the screen and added to `called` (account id -> the account, the flip's
+        answer): its margin call is owed an event with the exact figures (`_called`), not a
+        re-anchored row."""
         owners = self.owners
         candidates: list[int] = rows.tolist()  # (2,449 rows: 35 µs; int() of each took 480)
         units = [owners[row] for row in candidates]
@@ -169,7 +169,7 @@ class RiskMonitor:
         for row, owner, answer in zip(candidates, units, answers):
             if answer > 0 and answer & FLIP_FREE_NEGATIVE and isinstance(owner, Account) \
                     and (owner.id, "") not in margin_called:
-                called[owner.id] = answer
+                called[owner.id] = (owner, answer)
                 continue
             if answer == FLIP_RETIERED:
                 self.retiered += 1
@@ -188,8 +188,9 @@ class RiskMonitor:
         """Record a crossing the floats proved (`HealthScreen.flip`; `flipped` its answer)
         without an exact evaluation: the row took its figures' new signs, and the unit's
         statuses follow them (liquidatable: health < 0; margin called: free collateral < 0).
-        Never a fall of a cross part's free collateral below zero (the screen refuses it):
-        that is a margin call, whose event carries the exact figures."""
+        A fall of a cross part's free collateral below zero comes here only for a unit
+        already margin called (no new call); any other is a margin call, whose event carries
+        the exact figures (`_called`)."""
         cross = isinstance(owner, Account)
         unit: Unit = (owner.id, "") if isinstance(owner, Account) else (owner[0], owner[1])
         if flipped & FLIP_HEALTH_NEGATIVE:

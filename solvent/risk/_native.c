@@ -83,10 +83,16 @@ static int acquire_all(PyObject **objects, Buffer *buffers, const char *kinds, c
     return 0;
 }
 
-/* Run `parts` parts of work, part k by its own thread (part 0 by the caller), the GIL
- * released; a part whose thread cannot start runs in the caller. */
+/* Run `count` parts of work, part k by its own thread (part 0 by the caller), the GIL
+ * released meanwhile; a part whose thread cannot start runs in the caller. One part runs
+ * in the caller with the GIL held (released, it could wait a switch interval, 5 ms, to get
+ * it back from another Python thread). */
 #define MAX_THREADS 8
 static void run_parts(void *(*work)(void *), void *parts, size_t size, Py_ssize_t count) {
+    if (count <= 1) {
+        work(parts);
+        return;
+    }
     Py_BEGIN_ALLOW_THREADS
 #ifdef THREADED
     pthread_t workers[MAX_THREADS];
@@ -188,9 +194,9 @@ static void *tick_part(void *argument) {
  * rows of one oracle's column are distinct (a row has one line per oracle), so the parts
  * write disjoint margins, and the candidates are the parts' in order — the same rows, the
  * same bits, whatever the count. Each row is checked as it is reached: a row outside the
- * margins raises ValueError, the lines before it moved (a column is only ever built by the
- * screen, which keeps its rows within its margins; the check keeps a bad buffer from
- * writing outside them). */
+ * margins raises ValueError, and lines before it in its part, and lines of the other parts,
+ * have moved (a column is only ever built by the screen, which keeps its rows within its
+ * margins; the check keeps a bad buffer from writing outside them). */
 #define TICK_PART_LINES 65536
 
 static PyObject *tick(PyObject *self, PyObject *args) {
@@ -1956,5 +1962,16 @@ PyMODINIT_FUNC PyInit__native(void) {
             return NULL;
         }
     }
-    return PyModule_Create(&module);
+    PyObject *created = PyModule_Create(&module);
+#ifdef THREADED
+    long threaded = 1;
+#else
+    long threaded = 0;
+#endif
+    /* THREADED: whether this build cuts its large loops among threads (tests check it) */
+    if (created != NULL && PyModule_AddIntConstant(created, "THREADED", threaded) != 0) {
+        Py_DECREF(created);
+        return NULL;
+    }
+    return created;
 }

@@ -656,3 +656,80 @@ def test_the_property_test_above_flipped_crossings_proved_margin_calls_and_reset
         assert sum(flipped for on, flipped, _, _ in _FLIPPED_LIVE if on == mode) > 20
         assert sum(called for on, _, called, _ in _FLIPPED_LIVE if on == mode) > 20
         assert sum(reset for on, _, _, reset in _FLIPPED_LIVE if on == mode) > 40
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("liquidations", ["paused", "on"])
+def test_margin_calls_proved_in_floats_on_cached_isolated_and_collateral_accounts(seed, liquidations):
+    """Margin calls the floats prove (`RiskMonitor._called`) beside an engine whose screen
+    never flips, on a book that reaches the paths the property test above does not: 18
+    markets on 3 oracles (so rows have lines in several columns), four accounts in 17
+    markets (each on a figure cache), isolated positions (their accounts are evaluated and
+    reset as before) and WETH collateral on an oracle that also has markets. The same events
+    after every command, the same statuses and the same state — and margin calls during the
+    ticks both for a cached account and for one with isolated positions."""
+    import random
+
+    rnd = random.Random(seed)
+    oracles = ["ETH", "BTC", "SOL"]
+    commands: list[dict[str, Any]] = [
+        {"op": "asset", "id": "USDC", "decimals": 6, "oracle": None, "weight_init": "1", "weight_maint": "1"},
+        {"op": "asset", "id": "WETH", "decimals": 8, "oracle": "ETH", "weight_init": "0.8", "weight_maint": "0.9"},
+    ]
+    markets = [(f"M{i}", oracles[i % 3]) for i in range(18)]
+    for market, oracle in markets:
+        commands.append({"op": "market", "id": market, "oracle": oracle, "settle": "USDC", "step_size": "0.01",
+                         "liquidation_fee": "0.01", "tiers": [{"mmr": "0.05", "max_leverage": "10", "max_notional": "2000"},
+                                                              {"mmr": "0.1", "max_leverage": "5"}]})
+    commands += [{"op": "price", "oracle": oracle, "price": "100"} for oracle in oracles]
+    commands += [{"op": "params", "liquidations": liquidations},
+                 {"op": "deposit", "account": "maker", "asset": "USDC", "amount": "100000000"},
+                 {"op": "deposit", "account": "@insurance", "asset": "USDC", "amount": "1000000"}]
+    for number in range(40):
+        name = f"t{number:02d}"
+        deposit = rnd.randint(350, 450) if number < 4 else rnd.randint(20, 400)
+        commands.append({"op": "deposit", "account": name, "asset": "USDC", "amount": str(deposit)})
+        if rnd.random() < 0.3:
+            commands.append({"op": "deposit", "account": name, "asset": "WETH", "amount": str(rnd.randint(1, 20))})
+        for market, _ in rnd.sample(markets, 17 if number < 4 else rnd.randint(1, 4)):
+            if number >= 4 and rnd.random() < 0.15:
+                commands.append({"op": "margin_mode", "account": name, "market": market, "mode": "isolated",
+                                 "leverage": "5"})
+            long = number < 4 or rnd.random() < 0.5  # (the cached accounts long everywhere: at risk)
+            buyer, seller = (name, "maker") if long else ("maker", name)
+            commands.append({"op": "trade", "market": market, "buyer": buyer, "seller": seller,
+                             "size": format(Decimal(rnd.randint(100, 200 if number < 4 else 500)) / 100, "f"),
+                             "price": "100"})
+    prices = {oracle: Decimal(100) for oracle in oracles}
+    ticks = len(commands)
+    for _ in range(150):
+        oracle = rnd.choice(oracles)
+        prices[oracle] = max(Decimal(5), (prices[oracle] * (100 + rnd.randint(-6, 6)) / 100).quantize(Decimal("0.01")))
+        commands.append({"op": "price", "oracle": oracle, "price": str(prices[oracle])})
+    engines = [Engine(), Engine(NeverFlippingScreen())]
+    cached = {f"t{number:02d}" for number in range(4)}
+    called_during_ticks: set[str] = set()
+    for number, command in enumerate(commands):
+        answers = [engine.apply(dict(command)) for engine in engines]
+        assert answers[0] == answers[1], command
+        if number == ticks - 1:
+            assert cached <= set(engines[0].state.figure_caches)
+        if number >= ticks:
+            called_during_ticks |= {event["account"] for event in answers[0] if event["event"] == "margin_call"}
+    assert engines[0].state_hash() == engines[1].state_hash()
+    first, second = engines[0].monitor, engines[1].monitor
+    assert first.liquidatable == second.liquidatable and first.margin_called == second.margin_called
+    assert first.calls_flipped > 0 and second.calls_flipped == 0
+    isolated = {name for name in called_during_ticks
+                if any(p.isolated for p in engines[1].state.accounts[name].positions.values())
+                or name in second.isolated_units}
+    _CALLED_KINDS.append((len(called_during_ticks & cached), len(isolated)))
+
+
+#: (margin calls during the ticks of cached accounts, of accounts with isolated positions), per run above
+_CALLED_KINDS: list[tuple[int, int]] = []
+
+
+def test_the_test_above_called_cached_and_isolated_accounts():
+    assert sum(cached for cached, _ in _CALLED_KINDS) > 0
+    assert sum(isolated for _, isolated in _CALLED_KINDS) > 0

@@ -288,10 +288,18 @@ def test_the_c_kernel_refuses_bad_buffers_and_writes_nothing_outside_the_margins
         kernels.tick_native(margins, rows[:1], ones, ones[:1], ones[:1], ones[:1], -5.0, 1.0)
     assert margins.tobytes() == np.ones((2, 4)).tobytes()
     # a tick checks each row as it reaches it (no second pass over them): the lines before
-    # a bad row have moved, and nothing is written outside the margins
+    # a bad row (here in the one part) have moved, and nothing is written outside the margins
     with pytest.raises(ValueError):
         kernels.tick_native(margins, rows[::-1].copy(), ones, ones, ones, ones, -5.0, 1.0)
     assert margins[:, 0].tolist() == [-4.0, -4.0] and margins[:, 1:].tolist() == np.ones((2, 3)).tolist()
+
+
+@native_only
+def test_the_c_kernel_is_built_with_threads_where_posix_threads_are():
+    """(The thread tests below would pass with the threads compiled out: one part each.)"""
+    import sys
+
+    assert kernels._NATIVE.THREADED == (0 if sys.platform == "win32" else 1)
 
 
 @native_only
