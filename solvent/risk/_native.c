@@ -3,8 +3,8 @@
  * tools/install-compiled.sh); without it solvent uses numpy, or numba when installed.
  *
  *   tick(margins, rows, slope_h, slope_f, low, high, delta, price[, threads]) -> list of candidate rows
- *   scatter(moving, rows, slope_h, slope_f, price)       moving[row, :] += slope x price
- *   margins(margins, record, moving, rows)               margin = sign x constant + moving - band
+ *   scatter_columns(moving, columns, block_rows[, threads])   moving[row, :] += slope x price, per column
+ *   margins(margins, record, moving, rows[, threads])         margin = sign x constant + moving - band
  *   shift(margins, record, shifts) -> list of flagged rows  (HealthScreen.shift's loop)
  *   flush(screen arrays..., staged, ...) -> rows left to Python  (HealthScreen.flush's common case)
  *   retier(screen arrays..., row, oracle, line, shift, ...) -> 1, 0 or -1  (HealthScreen.retier's)
@@ -18,6 +18,10 @@
  * the same order: a product, rounded, then a sum, rounded. The build passes -ffp-contract=off so that no product and
  * sum are fused into one rounding, and nothing here asks for fast-math, so the results are
  * the numpy kernel's, bit for bit (tests/unit/risk/test_kernels.py checks it).
+ *
+ * tick, scatter_columns and margins cut their work into `threads` consecutive parts, each
+ * run by its own thread with the GIL released (`run_parts`), where POSIX threads are built
+ * (`THREADED`); the parts write disjoint memory, so the results do not depend on the count.
  *
  * Arguments are any contiguous buffers (numpy arrays, array.array): float64 ('d') and
  * int64 ('q' or 'l'). A buffer of the wrong kind or size raises TypeError or ValueError;
